@@ -1,0 +1,196 @@
+"""Settings: one frozen dataclass built from the environment (and `serve` flags).
+
+Every setting of CONTRACT §1 is parsed and checked here, so that a node with an unusable
+setting stops at start-up with one line naming it instead of failing later under load.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+Role = Literal["all", "ws", "http"]
+Engine = Literal["actor", "rowlock"]
+AckMode = Literal["durable", "memory"]
+
+T = TypeVar("T", bound=str)
+
+MIN_SECRET_BYTES = 32
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class SettingError(ValueError):
+    """An unusable setting; the message starts with the variable's name."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRateLimit:
+    count: int
+    window_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class WsRateLimit:
+    per_second: int
+    burst: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None
+    redis_url: str | None
+    data_dir: Path
+    host: str
+    ws_port: int
+    http_port: int
+    node_id: str
+    jwt_secret: bytes | None
+    allowed_origins: frozenset[str]
+    http_rate_limit: HttpRateLimit | None
+    ws_rate_limit: WsRateLimit
+    ack_mode: AckMode
+    log_level: str
+    role: Role = "all"
+    engine: Engine = "actor"
+
+    @property
+    def embedded(self) -> bool:
+        """Without a database URL the node runs its own PostgreSQL in the data dir."""
+        return self.database_url is None
+
+
+# name -> default; None means unset.
+DEFAULTS: dict[str, str | None] = {
+    "BIDSERVER_DATABASE_URL": None,
+    "BIDSERVER_REDIS_URL": None,
+    "BIDSERVER_DATA_DIR": "./.bidserver",
+    "BIDSERVER_HOST": "127.0.0.1",
+    "BIDSERVER_WS_PORT": "8765",
+    "BIDSERVER_HTTP_PORT": "8080",
+    "BIDSERVER_NODE_ID": None,
+    "BIDSERVER_JWT_SECRET": None,
+    "BIDSERVER_ALLOWED_ORIGINS": None,
+    "BIDSERVER_HTTP_RATE_LIMIT": "2000/300",
+    "BIDSERVER_WS_RATE_LIMIT": "50/200",
+    "BIDSERVER_ACK_MODE": "durable",
+    "BIDSERVER_LOG_LEVEL": "info",
+}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+    *,
+    role: Role = "all",
+    engine: Engine = "actor",
+) -> Settings:
+    """Read every BIDSERVER_* variable; `overrides` (from flags) win over the environment."""
+    source = dict(os.environ if env is None else env)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            source[name] = value
+
+    def get(name: str) -> str | None:
+        value = source.get(name, DEFAULTS[name])
+        return value if value not in (None, "") else DEFAULTS[name]
+
+    host = get("BIDSERVER_HOST") or "127.0.0.1"
+    http_port = _port("BIDSERVER_HTTP_PORT", get("BIDSERVER_HTTP_PORT"))
+    database_url = _url("BIDSERVER_DATABASE_URL", get("BIDSERVER_DATABASE_URL"), _PG_SCHEMES)
+    return Settings(
+        database_url=database_url,
+        redis_url=_url("BIDSERVER_REDIS_URL", get("BIDSERVER_REDIS_URL"), _REDIS_SCHEMES),
+        data_dir=Path(get("BIDSERVER_DATA_DIR") or ".bidserver"),
+        host=host,
+        ws_port=_port("BIDSERVER_WS_PORT", get("BIDSERVER_WS_PORT")),
+        http_port=http_port,
+        node_id=get("BIDSERVER_NODE_ID") or f"{socket.gethostname()}-{os.getpid()}",
+        jwt_secret=_secret(get("BIDSERVER_JWT_SECRET"), embedded=database_url is None),
+        allowed_origins=_origins(get("BIDSERVER_ALLOWED_ORIGINS"), host, http_port),
+        http_rate_limit=_http_rate(get("BIDSERVER_HTTP_RATE_LIMIT") or ""),
+        ws_rate_limit=_ws_rate(get("BIDSERVER_WS_RATE_LIMIT") or ""),
+        ack_mode=_choice("BIDSERVER_ACK_MODE", get("BIDSERVER_ACK_MODE"), ("durable", "memory")),
+        log_level=_choice("BIDSERVER_LOG_LEVEL", get("BIDSERVER_LOG_LEVEL"), LOG_LEVELS),
+        role=role,
+        engine=engine,
+    )
+
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(schemes):
+        raise SettingError(name, f"must start with {' or '.join(schemes)}")
+    return value
+
+
+def _port(name: str, value: str | None) -> int:
+    try:
+        port = int(value or "")
+    except ValueError:
+        raise SettingError(name, f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise SettingError(name, f"port out of range: {port}")
+    return port
+
+
+def _secret(value: str | None, *, embedded: bool) -> bytes | None:
+    name = "BIDSERVER_JWT_SECRET"
+    if value is None:
+        if embedded:
+            return None  # generated into the data dir at start-up
+        raise SettingError(name, "required when BIDSERVER_DATABASE_URL is set")
+    secret = value.encode()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise SettingError(name, f"must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+def _origins(value: str | None, host: str, http_port: int) -> frozenset[str]:
+    if value is not None:
+        return frozenset(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+    hosts = {"localhost", "127.0.0.1", host}
+    return frozenset(f"http://{h}:{http_port}" for h in hosts)
+
+
+def _http_rate(value: str) -> HttpRateLimit | None:
+    name = "BIDSERVER_HTTP_RATE_LIMIT"
+    if value.strip() == "0":
+        return None
+    count, window = _pair(name, value, "count/window-seconds")
+    return HttpRateLimit(count, window)
+
+
+def _ws_rate(value: str) -> WsRateLimit:
+    per_second, burst = _pair("BIDSERVER_WS_RATE_LIMIT", value, "sustained/burst")
+    return WsRateLimit(per_second, max(burst, per_second))
+
+
+def _pair(name: str, value: str, shape: str) -> tuple[int, int]:
+    left, sep, right = value.partition("/")
+    try:
+        a, b = int(left), int(right)
+    except ValueError:
+        raise SettingError(name, f"expected {shape}, got {value!r}") from None
+    if not sep or a <= 0 or b <= 0:
+        raise SettingError(name, f"expected two positive integers as {shape}, got {value!r}")
+    return a, b
+
+
+def _choice(name: str, value: str | None, choices: tuple[T, ...]) -> T:
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise SettingError(name, f"must be one of {', '.join(choices)}, got {value!r}")

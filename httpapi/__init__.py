@@ -1,0 +1,1 @@
+"""The REST sidecar (aiohttp): accounts, vehicles, auction management and bid endpoints."""
