@@ -51,7 +51,8 @@ CREATE TABLE auctions (
     status              TEXT NOT NULL DEFAULT 'scheduled'
                         CHECK (status IN ('scheduled', 'open', 'closed', 'cancelled')),
     starts_at           TIMESTAMPTZ NOT NULL,
-    ends_at             TIMESTAMPTZ NOT NULL,
+    ends_at             TIMESTAMPTZ NOT NULL,  -- the effective end, moved by extensions
+    initial_ends_at     TIMESTAMPTZ,           -- the end as created, kept by the first extension
     starting_price      BIGINT NOT NULL CHECK (starting_price > 0),
     reserve_price       BIGINT CHECK (reserve_price > 0),
     buy_now_price       BIGINT CHECK (buy_now_price > 0),
@@ -85,9 +86,10 @@ CREATE TABLE auction_events (
     kind             TEXT CHECK (kind IN ('bid', 'max', 'proxy', 'buy_now')),
     bidder_id        BIGINT REFERENCES users (id),
     amount           BIGINT CHECK (amount > 0),
-    leader_id        BIGINT REFERENCES users (id),
+    leader_id        BIGINT REFERENCES users (id),  -- the winner, on a closed event
     leader_max       BIGINT,
     ends_at          TIMESTAMPTZ,
+    reserve_met      BOOLEAN,
     cause_bidder_id  BIGINT,
     cause_bid_id     TEXT,
     cause_sent       BIGINT,

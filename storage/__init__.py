@@ -1,0 +1,1 @@
+"""The only code that speaks SQL, so driver details stay behind one boundary."""

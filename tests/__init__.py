@@ -1,0 +1,1 @@
+"""Test suite; a package so test modules import by their full dotted names."""

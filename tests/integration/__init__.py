@@ -1,0 +1,1 @@
+"""Tests that run against a real PostgreSQL and Redis, local or embedded."""
