@@ -1,4 +1,4 @@
-"""One node: database, WebSocket port and REST port, with a graceful SIGTERM drain."""
+"""One node: database, engine, WebSocket port and REST port, with a graceful SIGTERM drain."""
 
 from __future__ import annotations
 
@@ -6,46 +6,30 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from websockets.asyncio.server import Server, ServerConnection
-from websockets.asyncio.server import serve as ws_serve
 
 from bidserver import devsecret, logs
 from bidserver.config import Settings
 from bidserver.database import prepare
+from bidserver.engine import Engine
+from bidserver.gateway import Gateway
 from bidserver.health import Readiness
-from bidserver.wshttp import http_hook
+from bidserver.session import GatewayContext
 from httpapi.app import create_app
 from storage.pool import create_pool
 
 log = logging.getLogger("bidserver.node")
-DRAIN_TIMEOUT_S = 25.0
-
-
-async def _not_yet(connection: ServerConnection) -> None:
-    # The bidding engine arrives with the live-engine issue; until then say so plainly.
-    await connection.close(1013, "bidding engine not available yet")
-
-
-@contextlib.asynccontextmanager
-async def _ws_port(settings: Settings, readiness: Readiness) -> AsyncIterator[Server | None]:
-    if settings.role == "http":
-        yield None
-        return
-    server = await ws_serve(
-        _not_yet, settings.host, settings.ws_port, process_request=http_hook(readiness)
-    )
-    try:
-        yield server
-    finally:
-        server.close(close_connections=True)
-        await server.wait_closed()
+DRAIN_TIMEOUT_S = 25.0  # SIGTERM to exit within 30 s, whatever the database does
 
 
 @contextlib.asynccontextmanager
 async def _http_port(settings: Settings, readiness: Readiness) -> AsyncIterator[None]:
+    if settings.role == "ws":
+        yield
+        return
     runner = web.AppRunner(create_app(readiness), handle_signals=False)
     await runner.setup()
     try:
@@ -63,28 +47,53 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
+def _banner(settings: Settings) -> None:
+    """Human-readable start line on stdout; the JSON logs go to stderr."""
+    host = settings.host
+    lines = [
+        "bidserver is running",
+        f"  WebSocket  ws://{host}:{settings.ws_port}/ws",
+        f"  REST       http://{host}:{settings.http_port}/",
+        f"  health     http://{host}:{settings.http_port}/health",
+        "  stop with Ctrl-C",
+    ]
+    print("\n".join(lines), flush=True)
+
+
 async def serve(settings: Settings) -> int:
     logs.configure(settings.log_level, settings.node_id)
     stop = _stop_event()
     dsn = await prepare(settings)
-    if settings.jwt_secret is None:
-        devsecret.load_or_create(settings.data_dir)
-    pool = await create_pool(dsn)
+    secret = settings.jwt_secret or devsecret.load_or_create(settings.data_dir)
+    pool = await create_pool(dsn, min_size=2, max_size=10)
+    engine = Engine(pool, durable=settings.ack_mode == "durable")
     readiness = Readiness(pool)
+    ctx = GatewayContext(engine.registry, engine.store, secret, settings.ws_rate_limit)
+    gateway = Gateway(ctx, readiness)
+    engine.start()
     try:
-        async with _ws_port(settings, readiness), _http_port(settings, readiness):
+        if settings.role != "http":
+            await gateway.start(settings.host, settings.ws_port, settings.allowed_origins)
+        async with _http_port(settings, readiness):
             readiness.mark_started()
-            log.info(
-                "serving",
-                extra={
-                    "ws": f"ws://{settings.host}:{settings.ws_port}/ws",
-                    "http": f"http://{settings.host}:{settings.http_port}/",
-                },
-            )
+            log.info("serving", extra={"role": settings.role, "ack_mode": settings.ack_mode})
+            _banner(settings)
             await stop.wait()
             log.info("draining")
             readiness.mark_draining()
+            await _drain(engine, gateway)
     finally:
         await pool.close()
     log.info("stopped")
     return 0
+
+
+async def _drain(engine: Engine, gateway: Gateway) -> None:
+    """Stop taking work, flush every accepted bid, then close sockets with 1001."""
+    gateway.stop_accepting()
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            await engine.close()
+    except TimeoutError:
+        print("bidserver: drain timed out; some writes may be unflushed", file=sys.stderr)
+    await gateway.close()

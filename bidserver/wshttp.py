@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
-from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
@@ -26,7 +24,7 @@ def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
     return Response(status.value, status.phrase, headers, body)
 
 
-def _json(status: HTTPStatus, payload: object) -> Response:
+def json_response(status: HTTPStatus, payload: object) -> Response:
     return _response(status, json.dumps(payload).encode(), "application/json")
 
 
@@ -34,22 +32,14 @@ async def answer_http(readiness: Readiness, request: Request) -> Response | None
     """The response for a non-WebSocket path, or None to go on with the handshake."""
     path = request.path.partition("?")[0]
     if path == "/health":
-        return _json(HTTPStatus.OK, {"status": "ok"})
+        return json_response(HTTPStatus.OK, {"status": "ok"})
     if path == "/ready":
         ok = await readiness.ready()
-        return _json(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, {"ready": ok})
+        return json_response(HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, {"ready": ok})
     if path == "/metrics":
         return _response(HTTPStatus.OK, metrics_body(), METRICS_CONTENT_TYPE)
     if path != WS_PATH:
-        return _json(HTTPStatus.NOT_FOUND, {"error": {"code": "not_found", "message": path}})
+        return json_response(
+            HTTPStatus.NOT_FOUND, {"error": {"code": "not_found", "message": path}}
+        )
     return None
-
-
-ProcessRequest = Callable[[ServerConnection, Request], Awaitable[Response | None]]
-
-
-def http_hook(readiness: Readiness) -> ProcessRequest:
-    async def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        return await answer_http(readiness, request)
-
-    return process_request

@@ -1,0 +1,403 @@
+"""One live auction: a task with an inbox, the only writer of that auction's state.
+
+The actor asks the pure core to decide, applies the events at once (so the next bid is
+decided without waiting for the database) and hands them to the persister. What a command
+produces for the outside world (the bidder's answer, public events, private notices, a
+subscription's snapshot) waits in `_releases`, in command order, until the writes before
+it commit: in durable mode nothing is acknowledged or broadcast that is not stored. If a
+write fails, everything still waiting gets `unavailable` and the actor rebuilds its state
+from the database before it takes another command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from bidserver import metrics
+from bidserver.auction import (
+    AuctionState,
+    BidCommand,
+    BidReply,
+    CancelAuction,
+    CloseIfDue,
+    Command,
+    Event,
+    MaxRaised,
+    Notice,
+    Snapshot,
+    decide,
+    evolve,
+    replay,
+    reply_for,
+    snapshot,
+)
+from bidserver.errors import BidserverError, Unavailable
+from bidserver.fanout import Frames, Subscriber
+from bidserver.persister import Persister, WriteUnit
+from bidserver.ports import AppendItem, AuctionStore, LoadedAuction, Projection
+from bidserver.protocol import event_message, notice_message
+from bidserver.timefmt import now_ms
+
+log = logging.getLogger("bidserver.actor")
+
+RECENT_EVENTS = 32  # replayable from memory on resume; older ones come from the database
+MAX_REPLAY = 10_000  # a client further behind than this starts again from the snapshot
+RELOAD_BACKOFF_S = 0.25
+
+Reply = BidReply | BidserverError
+ReplyFn = Callable[[Reply], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What a subscriber gets at release: the snapshot and how to catch up from sinceSeq."""
+
+    snapshot: Snapshot
+    recovered: bool
+    backlog: list[Frames]  # from memory
+    fetch_after: int | None  # if set: fetch (fetch_after, snapshot.seq] from the database
+
+
+SubscribeFn = Callable[[Subscription | BidserverError], bool]
+SnapshotFn = Callable[[Snapshot | BidserverError], None]
+
+
+@dataclass(slots=True, eq=False)
+class _Release:
+    reply: Callable[[], None] | None = None
+    frames: list[tuple[int, Frames]] = field(default_factory=list)
+    notices: tuple[Notice, ...] = ()
+    on_fail: Callable[[BidserverError], None] | None = None
+    unit: WriteUnit | None = None
+    pending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _BidRequest:
+    command: BidCommand
+    reply: ReplyFn
+    received: float
+
+
+@dataclass(frozen=True, slots=True)
+class _SubscribeRequest:
+    subscriber: Subscriber
+    since_seq: int | None
+    done: SubscribeFn
+
+
+@dataclass(frozen=True, slots=True)
+class _AdminRequest:
+    command: CancelAuction | CloseIfDue
+    done: SnapshotFn | None
+
+
+_STOP = object()
+_Message = _BidRequest | _SubscribeRequest | _AdminRequest | object
+
+
+class AuctionActor:
+    def __init__(
+        self,
+        loaded: LoadedAuction,
+        store: AuctionStore,
+        persister: Persister,
+        *,
+        durable: bool = True,
+    ) -> None:
+        self.auction_id = loaded.config.auction_id
+        self.state = replay(loaded.config, loaded.events)
+        self.epoch = loaded.owner_epoch
+        self._store = store
+        self._persister = persister
+        self._durable = durable
+        self._inbox: asyncio.Queue[_Message] = asyncio.Queue()
+        self._releases: deque[_Release] = deque()
+        self._recent: deque[tuple[int, Frames]] = deque(maxlen=RECENT_EVENTS)
+        self._subscribers: dict[Subscriber, None] = {}
+        self._needs_reload = False
+        self._reload_after = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.last_active = asyncio.get_running_loop().time()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"auction-{self.auction_id}")
+        self._schedule_close()
+
+    async def stop(self) -> None:
+        """Finish what is in the inbox, then end; releases still waiting end with the writes."""
+        self._inbox.put_nowait(_STOP)
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def idle(self) -> bool:
+        return not self._subscribers and not self._releases and self._inbox.empty()
+
+    # --- what the gateway, REST and the registry call --------------------------------------
+
+    def submit_bid(self, command: BidCommand, reply: ReplyFn) -> None:
+        loop = asyncio.get_running_loop()
+        self._inbox.put_nowait(_BidRequest(command, reply, loop.time()))
+
+    def subscribe(self, subscriber: Subscriber, since_seq: int | None, done: SubscribeFn) -> None:
+        self._inbox.put_nowait(_SubscribeRequest(subscriber, since_seq, done))
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.pop(subscriber, None)
+
+    def cancel(self, done: SnapshotFn) -> None:
+        self._inbox.put_nowait(_AdminRequest(CancelAuction(), done))
+
+    def current_snapshot(self, done: SnapshotFn) -> None:
+        """A snapshot of committed state, answered in order with everything before it."""
+        self._inbox.put_nowait(_AdminRequest(CloseIfDue(), done))
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    # --- the loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            message = await self._inbox.get()
+            if message is _STOP:
+                return
+            self.last_active = asyncio.get_running_loop().time()
+            if self._needs_reload and not await self._reload():
+                _refuse(message, Unavailable("auction state is being recovered; retry"))
+                continue
+            try:
+                self._dispatch(message)
+            except Exception:
+                log.exception("actor failed a message", extra={"auction": self.auction_id})
+                _refuse(message, Unavailable("internal failure; retry"))
+
+    def _dispatch(self, message: _Message) -> None:
+        if isinstance(message, _BidRequest):
+            self._on_bid(message)
+        elif isinstance(message, _SubscribeRequest):
+            self._on_subscribe(message)
+        elif isinstance(message, _AdminRequest):
+            self._on_admin(message)
+
+    def _on_bid(self, request: _BidRequest) -> None:
+        reply, release = self._apply(request.command)
+        received = request.received
+        code = reply.code if isinstance(reply, BidserverError) else "accepted"
+
+        def answer() -> None:
+            metrics.BID_ACK_SECONDS.observe(asyncio.get_running_loop().time() - received)
+            metrics.BIDS.labels(result=code).inc()
+            request.reply(reply)
+
+        release.reply = answer
+        release.on_fail = request.reply
+        self._enqueue(release)
+
+    def _apply(self, command: Command) -> tuple[Reply, _Release]:
+        """Decide and apply in place, building each public event's message as after it."""
+        now = now_ms()
+        try:
+            decision = decide(self.state, command, now)
+        except BidserverError as err:
+            return err, _Release()
+        if decision.repeat is not None:
+            return decision.repeat, _Release()
+        release = self._record(decision.events, decision.notices, now)
+        assert decision.cause is not None  # every accepted bid command has one
+        return reply_for(self.state, decision.cause), release
+
+    def _record(self, events: tuple[Event, ...], notices: tuple[Notice, ...], now: int) -> _Release:
+        if not events:
+            return _Release()
+        from_version = self.state.version
+        frames: list[tuple[int, Frames]] = []
+        payloads: list[str | None] = []
+        for event in events:
+            evolve(self.state, event)
+            if isinstance(event, MaxRaised):
+                payloads.append(None)
+                continue
+            message = Frames(event_message(self.state, event))
+            frames.append((event.seq, message))
+            payloads.append(message.text())
+        release = _Release(frames=frames, notices=notices)
+        item = AppendItem(
+            self.auction_id, self.epoch, from_version, events, payloads, self._projection(now)
+        )
+        if self._durable:
+            release.unit = WriteUnit(item, partial(self._written, release))
+            release.pending = True
+            self._persister.submit(release.unit)
+        else:
+            self._persister.submit(WriteUnit(item, self._written_behind))
+        self._schedule_close()
+        return release
+
+    def _projection(self, now: int) -> Projection:
+        state = self.state
+        return Projection(
+            status=state.ended.value if state.ended else _live_status(state, now),
+            current_price=state.current_price,
+            bid_count=state.bid_count,
+            leader_id=state.leader_id,
+            winner_id=state.winner_id,
+            seq=state.seq,
+            version=state.version,
+            ends_at=state.ends_at,
+        )
+
+    def _on_subscribe(self, request: _SubscribeRequest) -> None:
+        snap = snapshot(self.state, now_ms())
+        since, subscriber = request.since_seq, request.subscriber
+
+        def attach() -> None:
+            # Everything up to snap.seq is released (hence stored) by now.
+            if request.done(self._catch_up(snap, since)):
+                self._subscribers[subscriber] = None
+
+        self._enqueue(_Release(reply=attach, on_fail=partial(_ignore, request.done)))
+
+    def _catch_up(self, snap: Snapshot, since: int | None) -> Subscription:
+        if since is None or since > snap.seq or snap.seq - since > MAX_REPLAY:
+            return Subscription(snap, False, [], None)
+        backlog = self.recent_after(since, snap.seq)
+        if backlog is None:
+            return Subscription(snap, True, [], since)
+        return Subscription(snap, True, backlog, None)
+
+    def _on_admin(self, request: _AdminRequest) -> None:
+        now = now_ms()
+        try:
+            decision = decide(self.state, request.command, now)
+        except BidserverError as err:
+            if request.done is not None:
+                self._enqueue(_Release(reply=partial(request.done, err)))
+            return
+        release = self._record(decision.events, decision.notices, now)
+        if request.done is not None:
+            done = request.done
+            release.reply = lambda: done(snapshot(self.state, now_ms()))
+            release.on_fail = done
+        elif not decision.events:
+            self._schedule_close()  # woke early (clock skew): sleep again
+        self._enqueue(release)
+
+    # --- release in command order -----------------------------------------------------------
+
+    def _enqueue(self, release: _Release) -> None:
+        if not release.pending and not self._releases:
+            self._perform(release)
+        else:
+            self._releases.append(release)
+
+    def _drain(self) -> None:
+        releases = self._releases
+        while releases and not releases[0].pending:
+            self._perform(releases.popleft())
+
+    def _perform(self, release: _Release) -> None:
+        if release.reply is not None:
+            release.reply()
+        for seq, frames in release.frames:
+            self._recent.append((seq, frames))
+            for subscriber in list(self._subscribers):
+                subscriber.push(frames)
+        for notice in release.notices:
+            private = Frames(notice_message(self.auction_id, notice))
+            for subscriber in list(self._subscribers):
+                if subscriber.user_id == notice.user_id:
+                    subscriber.push(private)
+
+    def recent_after(self, since_seq: int, up_to: int) -> list[Frames] | None:
+        """Released events in (since_seq, up_to] if memory still holds them all, else None."""
+        if since_seq >= up_to:
+            return []
+        recent = self._recent
+        if not recent or recent[0][0] > since_seq + 1:
+            return None
+        return [frames for seq, frames in recent if since_seq < seq <= up_to]
+
+    def _written(self, release: _Release, error: BidserverError | None) -> None:
+        if error is None:
+            release.pending = False
+            self._drain()
+            return
+        log.warning(
+            "write failed; recovering", extra={"auction": self.auction_id, "error": repr(error)}
+        )
+        failure = Unavailable("the bid's fate is not known to be stored; retry with its bidId")
+        releases, self._releases = self._releases, deque()
+        for waiting in releases:
+            if waiting.unit is not None:
+                waiting.unit.cancelled = True
+            if waiting.on_fail is not None:
+                waiting.on_fail(failure)
+        self._needs_reload = True
+
+    def _written_behind(self, error: BidserverError | None) -> None:
+        if error is not None:
+            log.error(
+                "memory-acked events could not be stored",
+                extra={"auction": self.auction_id, "error": repr(error)},
+            )
+
+    async def _reload(self) -> bool:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._reload_after:
+            return False
+        try:
+            loaded = await self._store.load(self.auction_id)
+        except BidserverError:
+            self._reload_after = loop.time() + RELOAD_BACKOFF_S
+            return False
+        if loaded is None:  # deleted under us: nothing sensible to serve
+            return False
+        self.state = replay(loaded.config, loaded.events)
+        self.epoch = loaded.owner_epoch
+        self._needs_reload = False
+        self._schedule_close()
+        return True
+
+    # --- the close timer --------------------------------------------------------------------
+
+    def _schedule_close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.state.ended is not None:
+            return
+        delay = max(0.0, (self.state.ends_at - now_ms()) / 1000)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._inbox.put_nowait(_AdminRequest(CloseIfDue(), None))
+
+
+def _ignore(done: SubscribeFn, error: BidserverError) -> None:
+    done(error)
+
+
+def _live_status(state: AuctionState, now: int) -> str:
+    return "scheduled" if now < state.config.starts_at else "open"
+
+
+def _refuse(message: _Message, error: BidserverError) -> None:
+    if isinstance(message, _BidRequest):
+        message.reply(error)
+    elif isinstance(message, _SubscribeRequest):
+        message.done(error)
+    elif isinstance(message, _AdminRequest) and message.done is not None:
+        message.done(error)

@@ -1,0 +1,61 @@
+"""The storage port the engine depends on; `storage/` holds its adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bidserver.auction import AuctionConfig, Event
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedAuction:
+    config: AuctionConfig
+    owner_epoch: int
+    events: list[Event]
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """The auctions row as after a unit: what REST reads without asking the actor."""
+
+    status: str
+    current_price: int | None
+    bid_count: int
+    leader_id: int | None
+    winner_id: int | None
+    seq: int
+    version: int
+    ends_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppendItem:
+    """Events of one auction, appended after `from_version`, with their public payloads."""
+
+    auction_id: int
+    owner_epoch: int
+    from_version: int
+    events: Sequence[Event]
+    payloads: Sequence[str | None]
+    projection: Projection
+
+
+class AuctionStore(Protocol):
+    async def load(self, auction_id: int) -> LoadedAuction | None:
+        """The auction's terms and its whole event log; None if there is no such auction."""
+
+    async def append(self, items: Sequence[AppendItem]) -> set[int]:
+        """Commit the items in one transaction; returns the auctions the fence refused.
+
+        Raises `Unavailable` when the commit's fate is unknown.
+        """
+
+    async def public_events(
+        self, auction_id: int, after_seq: int, up_to_seq: int
+    ) -> list[dict[str, object]]:
+        """Stored wire payloads of public events with after_seq < seq <= up_to_seq."""
+
+    async def due(self, until_ms: int) -> list[int]:
+        """Ids of live auctions whose end is before `until_ms`."""

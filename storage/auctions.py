@@ -1,0 +1,270 @@
+"""The auction event store: load an auction's log, append batches under the epoch fence.
+
+The only code that speaks SQL about auctions' live state. Appends are fenced: a batch
+writes an auction only if the row still holds the version and `owner_epoch` the writer
+expects, so a node that lost ownership (or whose earlier batch failed) can never write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import asyncpg
+
+from bidserver.auction import (
+    AuctionConfig,
+    BidKind,
+    BidPlaced,
+    Cancelled,
+    Cause,
+    Closed,
+    Event,
+    Extended,
+    MaxRaised,
+)
+from bidserver.ports import AppendItem, LoadedAuction, Projection
+from storage.errors import translate
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def to_ms(dt: datetime) -> int:
+    return (dt - _EPOCH) // _MS
+
+
+_MS = datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC) - _EPOCH
+
+
+_AUCTION_SQL = """
+SELECT id, seller_id, starts_at, COALESCE(initial_ends_at, ends_at) AS initial_ends_at,
+       starting_price, reserve_price, buy_now_price,
+       anti_snipe_seconds, max_extensions, owner_epoch
+FROM auctions WHERE id = $1
+"""
+
+_EVENTS_SQL = """
+SELECT version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max, ends_at,
+       reserve_met, cause_bidder_id, cause_bid_id, cause_sent
+FROM auction_events WHERE auction_id = $1 ORDER BY version
+"""
+
+
+async def load_auction(conn: asyncpg.Pool, auction_id: int) -> LoadedAuction | None:
+    """The auction's terms as created (its end before any extension) and its whole log."""
+    with translate():
+        async with conn.acquire() as c, c.transaction(isolation="repeatable_read"):
+            row = await c.fetchrow(_AUCTION_SQL, auction_id)
+            if row is None:
+                return None
+            rows = await c.fetch(_EVENTS_SQL, auction_id)
+    events = [_event(r) for r in rows]
+    config = AuctionConfig(
+        auction_id=row["id"],
+        seller_id=row["seller_id"],
+        starts_at=to_ms(row["starts_at"]),
+        ends_at=to_ms(row["initial_ends_at"]),
+        starting_price=row["starting_price"],
+        reserve_price=row["reserve_price"],
+        buy_now_price=row["buy_now_price"],
+        anti_snipe_ms=row["anti_snipe_seconds"] * 1000,
+        max_extensions=row["max_extensions"],
+    )
+    return LoadedAuction(config, row["owner_epoch"], events)
+
+
+def _cause(row: asyncpg.Record) -> Cause:
+    return Cause(row["cause_bidder_id"], row["cause_bid_id"], row["cause_sent"])
+
+
+def _event(row: asyncpg.Record) -> Event:
+    kind, at = row["type"], to_ms(row["at"])
+    if kind == "bid":
+        return BidPlaced(
+            row["seq"],
+            at,
+            BidKind(row["kind"]),
+            row["bidder_id"],
+            row["amount"],
+            row["leader_id"],
+            row["leader_max"],
+            _cause(row),
+        )
+    if kind == "max_raised":
+        return MaxRaised(at, row["bidder_id"], row["leader_max"], _cause(row))
+    if kind == "extended":
+        return Extended(row["seq"], at, to_ms(row["ends_at"]), _cause(row))
+    if kind == "closed":
+        cause = _cause(row) if row["cause_bidder_id"] is not None else None
+        return Closed(row["seq"], at, row["leader_id"], row["amount"], row["reserve_met"], cause)
+    return Cancelled(row["seq"], at)
+
+
+_FENCE_SQL = """
+UPDATE auctions AS a SET
+    initial_ends_at = COALESCE(a.initial_ends_at, a.ends_at),
+    status = u.status, current_price = u.current_price, bid_count = u.bid_count,
+    leader_id = u.leader_id, winner_id = u.winner_id, seq = u.seq, version = u.version,
+    ends_at = u.ends_at, updated_at = now()
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[],
+            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::timestamptz[])
+    AS u(id, from_version, epoch, status, current_price, bid_count, leader_id, winner_id,
+         seq, version, ends_at)
+WHERE a.id = u.id AND a.version = u.from_version AND a.owner_epoch = u.epoch
+RETURNING a.id
+"""
+
+_INSERT_SQL = """
+INSERT INTO auction_events (auction_id, version, seq, type, at, kind, bidder_id, amount,
+    leader_id, leader_max, ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent,
+    payload)
+SELECT auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max,
+    ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload::jsonb
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[],
+            $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+            $11::timestamptz[], $12::bool[], $13::bigint[], $14::text[], $15::bigint[],
+            $16::text[])
+    AS e(auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max,
+         ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload)
+"""
+
+_Row = tuple[object, ...]
+
+
+def _event_row(auction_id: int, version: int, event: Event, payload: str | None) -> _Row:
+    at = to_dt(event.at)
+    if isinstance(event, BidPlaced):
+        c = event.cause
+        return (auction_id, version, event.seq, "bid", at, event.kind.value, event.bidder_id,
+                event.amount, event.leader_id, event.leader_max, None, None,
+                c.bidder_id, c.bid_id, c.sent, payload)  # fmt: skip
+    if isinstance(event, MaxRaised):
+        c = event.cause
+        return (auction_id, version, None, "max_raised", at, None, event.bidder_id, None, None,
+                event.max_amount, None, None, c.bidder_id, c.bid_id, c.sent, None)  # fmt: skip
+    if isinstance(event, Extended):
+        c = event.cause
+        return (auction_id, version, event.seq, "extended", at, None, None, None, None, None,
+                to_dt(event.ends_at), None, c.bidder_id, c.bid_id, c.sent, payload)  # fmt: skip
+    if isinstance(event, Closed):
+        c2 = event.cause
+        return (auction_id, version, event.seq, "closed", at, None, None, event.final_price,
+                event.winner_id, None, None, event.reserve_met,
+                c2.bidder_id if c2 else None, c2.bid_id if c2 else None,
+                c2.sent if c2 else None, payload)  # fmt: skip
+    return (auction_id, version, event.seq, "cancelled", at, None, None, None, None, None,
+            None, None, None, None, None, payload)  # fmt: skip
+
+
+def _fence_rows(items: Sequence[AppendItem]) -> list[_Row]:
+    """Several units of one auction in a batch become one fenced row update."""
+    first: dict[int, AppendItem] = {}
+    last: dict[int, Projection] = {}
+    for item in items:
+        first.setdefault(item.auction_id, item)
+        last[item.auction_id] = item.projection
+    return [
+        (h.auction_id, h.from_version, h.owner_epoch, p.status, p.current_price, p.bid_count,
+         p.leader_id, p.winner_id, p.seq, p.version, to_dt(p.ends_at))
+        for h in first.values()
+        for p in (last[h.auction_id],)
+    ]  # fmt: skip
+
+
+def _columns(rows: Sequence[_Row], width: int) -> list[list[object]]:
+    return [[row[i] for row in rows] for i in range(width)]
+
+
+async def append(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
+    """Write every item in one transaction; returns the auctions whose fence refused them.
+
+    A refused auction writes nothing; the others commit together. Raises `Unavailable` when
+    the database cannot be reached or the commit's fate is unknown.
+    """
+    refused: set[int] = set()
+    pending = list(items)
+    while pending:
+        newly = await _append_once(pool, pending)
+        if not newly:
+            return refused
+        refused |= newly
+        pending = [i for i in pending if i.auction_id not in refused]
+    return refused
+
+
+async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
+    fence = _fence_rows(items)
+    rows = [
+        _event_row(item.auction_id, item.from_version + 1 + offset, event, payload)
+        for item in items
+        for offset, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
+    ]
+    try:
+        with translate():
+            async with pool.acquire() as conn, conn.transaction():
+                written = {r["id"] for r in await conn.fetch(_FENCE_SQL, *_columns(fence, 11))}
+                refused = {item.auction_id for item in items} - written
+                if refused:
+                    raise _Refused(refused)  # rolls the whole transaction back
+                await conn.execute(_INSERT_SQL, *_columns(rows, 16))
+    except _Refused as exc:
+        return exc.auction_ids
+    return set()
+
+
+class _Refused(Exception):
+    def __init__(self, auction_ids: set[int]) -> None:
+        super().__init__(auction_ids)
+        self.auction_ids = auction_ids
+
+
+async def public_events(
+    pool: asyncpg.Pool, auction_id: int, after_seq: int, up_to_seq: int
+) -> list[dict[str, object]]:
+    """Stored wire payloads of the public events in (after_seq, up_to_seq], in seq order."""
+    with translate():
+        rows = await pool.fetch(
+            "SELECT payload FROM auction_events WHERE auction_id = $1 AND seq > $2 AND seq <= $3"
+            " ORDER BY seq",
+            auction_id,
+            after_seq,
+            up_to_seq,
+        )
+    return [r["payload"] for r in rows]
+
+
+async def due_auctions(pool: asyncpg.Pool, until_ms: int, limit: int = 1000) -> list[int]:
+    """Live auctions whose end falls before `until_ms`, for the close scheduler."""
+    with translate():
+        rows = await pool.fetch(
+            "SELECT id FROM auctions WHERE status IN ('scheduled', 'open') AND ends_at <= $1"
+            " ORDER BY ends_at LIMIT $2",
+            to_dt(until_ms),
+            limit,
+        )
+    return [r["id"] for r in rows]
+
+
+class PgAuctionStore:
+    """The PostgreSQL adapter of `bidserver.ports.AuctionStore`."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def load(self, auction_id: int) -> LoadedAuction | None:
+        return await load_auction(self.pool, auction_id)
+
+    async def append(self, items: Sequence[AppendItem]) -> set[int]:
+        return await append(self.pool, items)
+
+    async def public_events(
+        self, auction_id: int, after_seq: int, up_to_seq: int
+    ) -> list[dict[str, object]]:
+        return await public_events(self.pool, auction_id, after_seq, up_to_seq)
+
+    async def due(self, until_ms: int) -> list[int]:
+        return await due_auctions(self.pool, until_ms)
