@@ -1,1 +1,1 @@
-"""Pure unit tests of the auction rules core: no I/O, no event loop, no clock."""
+"""Unit tests: the pure rules core, the wire protocol and tokens, without an event loop."""
