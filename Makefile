@@ -1,5 +1,7 @@
 # The two entry points of README.md: `make run` and `make test` do all set-up themselves.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that actually runs and is >= 3.11 (pyenv shims may exist but fail).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -7,6 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint typecheck unit coverage clean
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "bidserver needs Python >= 3.11 on PATH" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,embedded]'

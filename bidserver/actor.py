@@ -124,6 +124,7 @@ class AuctionActor:
         self._reload_after = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         self.last_active = asyncio.get_running_loop().time()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -134,6 +135,7 @@ class AuctionActor:
 
     async def stop(self) -> None:
         """Finish what is in the inbox, then end; releases still waiting end with the writes."""
+        self._stopped = True
         self._inbox.put_nowait(_STOP)
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
@@ -147,20 +149,20 @@ class AuctionActor:
 
     def submit_bid(self, command: BidCommand, reply: ReplyFn) -> None:
         loop = asyncio.get_running_loop()
-        self._inbox.put_nowait(_BidRequest(command, reply, loop.time()))
+        self._post(_BidRequest(command, reply, loop.time()))
 
     def subscribe(self, subscriber: Subscriber, since_seq: int | None, done: SubscribeFn) -> None:
-        self._inbox.put_nowait(_SubscribeRequest(subscriber, since_seq, done))
+        self._post(_SubscribeRequest(subscriber, since_seq, done))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.pop(subscriber, None)
 
     def cancel(self, done: SnapshotFn) -> None:
-        self._inbox.put_nowait(_AdminRequest(CancelAuction(), done))
+        self._post(_AdminRequest(CancelAuction(), done))
 
     def current_snapshot(self, done: SnapshotFn) -> None:
         """A snapshot of committed state, answered in order with everything before it."""
-        self._inbox.put_nowait(_AdminRequest(CloseIfDue(), done))
+        self._post(_AdminRequest(CloseIfDue(), done))
 
     @property
     def subscriber_count(self) -> int:
@@ -172,6 +174,7 @@ class AuctionActor:
         while True:
             message = await self._inbox.get()
             if message is _STOP:
+                self._refuse_rest()
                 return
             self.last_active = asyncio.get_running_loop().time()
             if self._needs_reload and not await self._reload():
@@ -182,6 +185,17 @@ class AuctionActor:
             except Exception:
                 log.exception("actor failed a message", extra={"auction": self.auction_id})
                 _refuse(message, Unavailable("internal failure; retry"))
+
+    def _refuse_rest(self) -> None:
+        """Anything that raced in behind the stop goes back: the caller retries elsewhere."""
+        while not self._inbox.empty():
+            _refuse(self._inbox.get_nowait(), Unavailable("auction moved; retry"))
+
+    def _post(self, message: _Message) -> None:
+        if self._stopped:
+            _refuse(message, Unavailable("auction moved; retry"))
+        else:
+            self._inbox.put_nowait(message)
 
     def _dispatch(self, message: _Message) -> None:
         if isinstance(message, _BidRequest):
@@ -383,7 +397,7 @@ class AuctionActor:
 
     def _tick(self) -> None:
         self._timer = None
-        self._inbox.put_nowait(_AdminRequest(CloseIfDue(), None))
+        self._post(_AdminRequest(CloseIfDue(), None))
 
 
 def _ignore(done: SubscribeFn, error: BidserverError) -> None:

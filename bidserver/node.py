@@ -17,6 +17,7 @@ from bidserver.database import prepare
 from bidserver.engine import Engine
 from bidserver.gateway import Gateway
 from bidserver.health import Readiness
+from bidserver.router import Router
 from bidserver.session import GatewayContext
 from httpapi.app import create_app
 from storage.pool import create_pool
@@ -26,11 +27,11 @@ DRAIN_TIMEOUT_S = 25.0  # SIGTERM to exit within 30 s, whatever the database doe
 
 
 @contextlib.asynccontextmanager
-async def _http_port(settings: Settings, readiness: Readiness) -> AsyncIterator[None]:
+async def _http_port(settings: Settings, app: web.Application) -> AsyncIterator[None]:
     if settings.role == "ws":
         yield
         return
-    runner = web.AppRunner(create_app(readiness), handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.host, settings.http_port).start()
@@ -70,11 +71,12 @@ async def serve(settings: Settings) -> int:
     readiness = Readiness(pool)
     ctx = GatewayContext(engine.registry, engine.store, secret, settings.ws_rate_limit)
     gateway = Gateway(ctx, readiness)
+    app = create_app(settings, dsn, secret, readiness, Router(engine.registry))
     engine.start()
     try:
         if settings.role != "http":
             await gateway.start(settings.host, settings.ws_port, settings.allowed_origins)
-        async with _http_port(settings, readiness):
+        async with _http_port(settings, app):
             readiness.mark_started()
             log.info("serving", extra={"role": settings.role, "ack_mode": settings.ack_mode})
             _banner(settings)

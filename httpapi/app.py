@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+
 from aiohttp import web
 
+from bidserver.config import Settings
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
-
-READINESS = web.AppKey("readiness", Readiness)
+from bidserver.router import Router
+from httpapi import accounts, auctions, vehicles
+from httpapi.errors import error_middleware
+from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
+from storage.pool import create_pool
 
 
 async def health(request: web.Request) -> web.Response:
@@ -22,10 +28,33 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=metrics_body(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
-def create_app(readiness: Readiness) -> web.Application:
-    app = web.Application()
+def _pool_ctx(dsn: str) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def pool(app: web.Application) -> AsyncIterator[None]:
+        """The sidecar's own pool, so REST load never starves the engine's persister."""
+        app[POOL] = await create_pool(dsn, min_size=1, max_size=10)
+        yield
+        await app[POOL].close()
+
+    return pool
+
+
+def create_app(
+    settings: Settings,
+    dsn: str,
+    secret: bytes,
+    readiness: Readiness,
+    router: Router,
+) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app[SETTINGS] = settings
+    app[SECRET] = secret
     app[READINESS] = readiness
+    app[ROUTER] = router
+    app.cleanup_ctx.append(_pool_ctx(dsn))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
+    accounts.add_routes(app)
+    vehicles.add_routes(app)
+    auctions.add_routes(app)
     return app

@@ -10,15 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import asyncpg
+from aiohttp import web
 from websockets.asyncio.client import ClientConnection, connect
 
-from bidserver.config import WsRateLimit
+from bidserver.config import Settings, WsRateLimit, load_settings
 from bidserver.engine import Engine
 from bidserver.gateway import Gateway
 from bidserver.health import Readiness
+from bidserver.router import Router
 from bidserver.session import GatewayContext
 from bidserver.tokens import mint_access
+from httpapi.app import create_app
 
 SECRET = b"test-secret-test-secret-test-secret!"
 _emails = itertools.count(1)
@@ -97,12 +101,15 @@ class RunningEngine:
             yield ws
 
 
+_GENEROUS = WsRateLimit(10_000, 20_000)
+
+
 @asynccontextmanager
 async def running_engine(
     pool: asyncpg.Pool,
     *,
     durable: bool = True,
-    rate: WsRateLimit = WsRateLimit(10_000, 20_000),
+    rate: WsRateLimit = _GENEROUS,
     origins: frozenset[str] = frozenset({"http://localhost:8080"}),
 ) -> AsyncIterator[RunningEngine]:
     """An engine and gateway on an ephemeral port of 127.0.0.1, closed on exit."""
@@ -135,3 +142,45 @@ async def next_of_type(ws: ClientConnection, kind: str) -> dict[str, Any]:
         message = json.loads(await ws.recv())
         if message.get("type") == kind:
             return dict(message)
+
+
+@dataclass
+class RunningApi:
+    """The REST sidecar (and the engine behind its bid endpoints) on an ephemeral port."""
+
+    base: str
+    http: aiohttp.ClientSession
+    engine: Engine
+    pool: asyncpg.Pool
+
+    def auth(self, user_id: int, role: str = "bidder") -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_for(user_id, role)}"}
+
+
+@asynccontextmanager
+async def running_api(
+    pool: asyncpg.Pool, dsn: str, *, settings: Settings | None = None
+) -> AsyncIterator[RunningApi]:
+    engine = Engine(pool)
+    readiness = Readiness(pool)
+    app = create_app(
+        settings
+        or load_settings({"BIDSERVER_DATABASE_URL": dsn, "BIDSERVER_JWT_SECRET": SECRET.decode()}),
+        dsn,
+        SECRET,
+        readiness,
+        Router(engine.registry),
+    )
+    engine.start()
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    readiness.mark_started()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield RunningApi(f"http://127.0.0.1:{port}", http, engine, pool)
+    finally:
+        await runner.cleanup()
+        await engine.close()

@@ -1,0 +1,66 @@
+"""Awaitable access to auction actors for request/response callers (the REST sidecar).
+
+The gateway talks to actors with callbacks; REST handlers want to `await` an answer. This
+wraps the same actor calls in futures, with a deadline: a reply that does not come in time
+is `unavailable` (its fate is unknown: the client retries with the same bidId).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeVar
+
+from bidserver.actor import Reply
+from bidserver.auction import BidCommand, BidReply, Snapshot
+from bidserver.errors import BidserverError, Unavailable
+from bidserver.registry import Registry
+
+REPLY_TIMEOUT_S = 10.0
+T = TypeVar("T")
+
+
+class Router:
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    async def submit_bid(self, auction_id: int, command: BidCommand) -> BidReply:
+        actor = await self._registry.get(auction_id)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        actor.submit_bid(command, lambda reply: _settle(future, reply))
+        return _unwrap(await _wait(future))
+
+    async def snapshot(self, auction_id: int) -> Snapshot:
+        """The auction as committed so far (answered in order after earlier commands)."""
+        actor = await self._registry.get(auction_id)
+        future: asyncio.Future[Snapshot | BidserverError] = (
+            asyncio.get_running_loop().create_future()
+        )
+        actor.current_snapshot(lambda snap: _settle(future, snap))
+        return _unwrap(await _wait(future))
+
+    async def cancel(self, auction_id: int) -> Snapshot:
+        actor = await self._registry.get(auction_id)
+        future: asyncio.Future[Snapshot | BidserverError] = (
+            asyncio.get_running_loop().create_future()
+        )
+        actor.cancel(lambda snap: _settle(future, snap))
+        return _unwrap(await _wait(future))
+
+
+def _settle(future: asyncio.Future[T], value: T) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+async def _wait(future: asyncio.Future[T]) -> T:
+    try:
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            return await future
+    except TimeoutError:
+        raise Unavailable("the auction did not answer in time; retry with the same bidId") from None
+
+
+def _unwrap(value: T | BidserverError) -> T:
+    if isinstance(value, BidserverError):
+        raise value
+    return value

@@ -1,0 +1,16 @@
+"""Typed application state of the sidecar (`web.AppKey`s), shared by every route module."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiohttp import web
+
+from bidserver.config import Settings
+from bidserver.health import Readiness
+from bidserver.router import Router
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+SECRET = web.AppKey("secret", bytes)
+SETTINGS = web.AppKey("settings", Settings)
+READINESS = web.AppKey("readiness", Readiness)
+ROUTER = web.AppKey("router", Router)
