@@ -24,6 +24,9 @@ class Projection:
     current_price: int | None
     bid_count: int
     leader_id: int | None
+    leader_max: int | None
+    extensions: int
+    bidder_count: int
     winner_id: int | None
     seq: int
     version: int

@@ -69,6 +69,7 @@ class Session:
     __slots__ = (
         "_bucket",
         "_buffers",
+        "_closing",
         "_ctx",
         "_subs",
         "_tasks",
@@ -86,6 +87,7 @@ class Session:
         self._buffers: dict[int, list[Frames]] = {}  # auctions catching up from the database
         self._tasks: set[asyncio.Task[None]] = set()
         self._bucket = _Bucket(ctx.rate, asyncio.get_running_loop().time())
+        self._closing = False
 
     @property
     def user_id(self) -> int | None:
@@ -167,12 +169,13 @@ class Session:
             self._error(err, None)  # the socket may still watch
 
     def _on_frame(self, frame: str | bytes) -> None:
+        if self._closing:
+            return
         if not self._bucket.take(asyncio.get_running_loop().time()):
             metrics.RATE_LIMITED.inc()
             if self._bucket.strikes > self._bucket.rate:
-                asyncio.get_running_loop().create_task(
-                    self.conn.close(1008, "message rate limit exceeded")
-                )
+                self._closing = True  # kept going after `rate_limited`: policy violation
+                self._spawn(self.conn.close(1008, "message rate limit exceeded"))
                 return
             self._error(RateLimited("too many messages; slow down"), None)
             return

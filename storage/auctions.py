@@ -108,12 +108,15 @@ _FENCE_SQL = """
 UPDATE auctions AS a SET
     initial_ends_at = COALESCE(a.initial_ends_at, a.ends_at),
     status = u.status, current_price = u.current_price, bid_count = u.bid_count,
-    leader_id = u.leader_id, winner_id = u.winner_id, seq = u.seq, version = u.version,
-    ends_at = u.ends_at, updated_at = now()
+    leader_id = u.leader_id, leader_max = u.leader_max, extensions = u.extensions,
+    bidder_count = u.bidder_count,
+    winner_id = u.winner_id, seq = u.seq, version = u.version, ends_at = u.ends_at,
+    updated_at = now()
 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[],
-            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::timestamptz[])
+            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::timestamptz[],
+            $12::bigint[], $13::int[], $14::int[])
     AS u(id, from_version, epoch, status, current_price, bid_count, leader_id, winner_id,
-         seq, version, ends_at)
+         seq, version, ends_at, leader_max, extensions, bidder_count)
 WHERE a.id = u.id AND a.version = u.from_version AND a.owner_epoch = u.epoch
 RETURNING a.id
 """
@@ -169,7 +172,8 @@ def _fence_rows(items: Sequence[AppendItem]) -> list[_Row]:
         last[item.auction_id] = item.projection
     return [
         (h.auction_id, h.from_version, h.owner_epoch, p.status, p.current_price, p.bid_count,
-         p.leader_id, p.winner_id, p.seq, p.version, to_dt(p.ends_at))
+         p.leader_id, p.winner_id, p.seq, p.version, to_dt(p.ends_at), p.leader_max,
+         p.extensions, p.bidder_count)
         for h in first.values()
         for p in (last[h.auction_id],)
     ]  # fmt: skip
@@ -206,7 +210,7 @@ async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[i
     try:
         with translate():
             async with pool.acquire() as conn, conn.transaction():
-                written = {r["id"] for r in await conn.fetch(_FENCE_SQL, *_columns(fence, 11))}
+                written = {r["id"] for r in await conn.fetch(_FENCE_SQL, *_columns(fence, 14))}
                 refused = {item.auction_id for item in items} - written
                 if refused:
                     raise _Refused(refused)  # rolls the whole transaction back

@@ -62,6 +62,9 @@ CREATE TABLE auctions (
     current_price       BIGINT,
     bid_count           INTEGER NOT NULL DEFAULT 0,
     leader_id           BIGINT REFERENCES users (id),
+    leader_max          BIGINT,                -- hidden; never leaves the server
+    extensions          INTEGER NOT NULL DEFAULT 0,
+    bidder_count        INTEGER NOT NULL DEFAULT 0,  -- aliases handed out: bidder-1..N
     winner_id           BIGINT REFERENCES users (id),
     seq                 BIGINT NOT NULL DEFAULT 0,
     version             BIGINT NOT NULL DEFAULT 0,
@@ -99,3 +102,8 @@ CREATE TABLE auction_events (
 -- Replay from a client's sinceSeq and the REST bid history (newest first, before=seq).
 CREATE UNIQUE INDEX auction_events_seq_key ON auction_events (auction_id, seq)
     WHERE seq IS NOT NULL;
+-- A bidder's alias in an auction, and a retried bidId, without reading the whole log.
+CREATE INDEX auction_events_bidder_idx ON auction_events (auction_id, bidder_id)
+    WHERE type = 'bid';
+CREATE INDEX auction_events_bid_id_idx ON auction_events (auction_id, cause_bidder_id, cause_bid_id)
+    WHERE cause_bid_id IS NOT NULL;
