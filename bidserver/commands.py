@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import uvloop
@@ -43,16 +44,71 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncpg
+
+    from bidserver import demo
+    from bidserver.database import prepare
+    from bidserver.errors import BidserverError
+    from bidserver.passwords import hash_password
+    from storage.seed import seed_demo
+
+    dsn = await prepare(settings)
+    now = datetime.now(UTC)
+    vehicles = demo.catalogue(now)
+    auctions = demo.auctions(vehicles, now)
+    print(f"bidserver: seeding demo data ({len(vehicles)} vehicles, {len(auctions)} auctions)...")
+    users = [(user, await hash_password(user.password)) for user in demo.DEMO_USERS]
+    conn = await asyncpg.connect(dsn)
+    try:
+        result = await seed_demo(conn, users, vehicles, auctions)
+    except BidserverError as exc:
+        print(f"bidserver: seed-demo: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await conn.close()
+    print("demo logins (email / password / role):")
+    for seeded in result.users:
+        note = "" if seeded.created else "  (already present; password unchanged)"
+        user = seeded.user
+        print(f"  {user.email:<24} {user.password:<22} {user.role:<6} id {seeded.id}{note}")
+    state = "created" if result.catalogue_created else "already present, left as is"
     print(
-        "bidserver: seed-demo is not available yet: it arrives with the REST sidecar",
-        file=sys.stderr,
+        f"catalogue {state}: {result.vehicles} vehicles, {result.open_auctions} open and"
+        f" {result.scheduled_auctions} scheduled auctions"
     )
-    return 2
+    return 0
 
 
 async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
-    print(
-        "bidserver: create-user is not available yet: it arrives with the REST sidecar",
-        file=sys.stderr,
-    )
-    return 2
+    from bidserver.database import prepare
+    from bidserver.errors import BidserverError
+    from bidserver.passwords import email_problem, hash_password, password_problem
+    from storage.pool import create_pool
+    from storage.users import create_user
+
+    email, password = args.email.strip(), args.password
+    problem = email_problem(email) or password_problem(password)
+    display_name = (args.display_name or email.partition("@")[0]).strip()
+    if problem is None and not 0 < len(display_name) <= 100:
+        problem = "display name must be 1 to 100 characters"
+    if problem is not None:
+        print(f"bidserver: create-user: {problem}", file=sys.stderr)
+        return 1
+    dsn = await prepare(settings)
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        user = await create_user(
+            pool,
+            email=email,
+            password_hash=await hash_password(password),
+            display_name=display_name,
+            role=args.role,
+        )
+    except BidserverError as exc:
+        print(f"bidserver: create-user: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        await pool.close()
+    print(user.id)
+    print(f"bidserver: created {user.role} {user.email} with id {user.id}", file=sys.stderr)
+    return 0
