@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import asyncpg
 
+from bidserver.config import Engine as EngineKind
+from bidserver.handles import Directory
 from bidserver.persister import Persister
 from bidserver.registry import Registry
+from bidserver.rowlock import RowLockDirectory
 from storage.auctions import PgAuctionStore
 
 
 class Engine:
-    def __init__(self, pool: asyncpg.Pool, *, durable: bool = True) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, durable: bool = True, kind: EngineKind = "actor"
+    ) -> None:
         self.store = PgAuctionStore(pool)
         # Memory-acked events were already announced: a failed write is retried, not undone.
         self.persister = Persister(self.store, retry_failures=not durable)
-        self.registry = Registry(self.store, self.persister, durable=durable)
+        self.registry: Directory = (
+            Registry(self.store, self.persister, durable=durable)
+            if kind == "actor"
+            else RowLockDirectory(pool)
+        )
 
     def start(self) -> None:
         self.persister.start()

@@ -67,7 +67,7 @@ async def serve(settings: Settings) -> int:
     dsn = await prepare(settings)
     secret = settings.jwt_secret or devsecret.load_or_create(settings.data_dir)
     pool = await create_pool(dsn, min_size=2, max_size=10)
-    engine = Engine(pool, durable=settings.ack_mode == "durable")
+    engine = Engine(pool, durable=settings.ack_mode == "durable", kind=settings.engine)
     readiness = Readiness(pool)
     ctx = GatewayContext(engine.registry, engine.store, secret, settings.ws_rate_limit)
     gateway = Gateway(ctx, readiness)

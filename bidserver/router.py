@@ -13,14 +13,14 @@ from typing import TypeVar
 from bidserver.actor import Reply
 from bidserver.auction import BidCommand, BidReply, Snapshot
 from bidserver.errors import BidserverError, Unavailable
-from bidserver.registry import Registry
+from bidserver.handles import Directory
 
 REPLY_TIMEOUT_S = 10.0
 T = TypeVar("T")
 
 
 class Router:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Directory) -> None:
         self._registry = registry
 
     async def submit_bid(self, auction_id: int, command: BidCommand) -> BidReply:

@@ -25,6 +25,7 @@ from bidserver.auction import (
 )
 from bidserver.ports import AppendItem, LoadedAuction, Projection
 from storage.errors import translate
+from storage.pool import AnyConnection
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -40,12 +41,11 @@ def to_ms(dt: datetime) -> int:
 _MS = datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC) - _EPOCH
 
 
-_AUCTION_SQL = """
-SELECT id, seller_id, starts_at, COALESCE(initial_ends_at, ends_at) AS initial_ends_at,
-       starting_price, reserve_price, buy_now_price,
-       anti_snipe_seconds, max_extensions, owner_epoch
-FROM auctions WHERE id = $1
+AUCTION_COLUMNS = """
+id, seller_id, starts_at, COALESCE(initial_ends_at, ends_at) AS initial_ends_at,
+starting_price, reserve_price, buy_now_price, anti_snipe_seconds, max_extensions, owner_epoch
 """
+_AUCTION_SQL = f"SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1"
 
 _EVENTS_SQL = """
 SELECT version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max, ends_at,
@@ -62,8 +62,12 @@ async def load_auction(conn: asyncpg.Pool, auction_id: int) -> LoadedAuction | N
             if row is None:
                 return None
             rows = await c.fetch(_EVENTS_SQL, auction_id)
-    events = [_event(r) for r in rows]
-    config = AuctionConfig(
+    return LoadedAuction(config_from_row(row), row["owner_epoch"], [_event(r) for r in rows])
+
+
+def config_from_row(row: asyncpg.Record) -> AuctionConfig:
+    """The seller's terms from an auctions row selected with `_AUCTION_COLUMNS`."""
+    return AuctionConfig(
         auction_id=row["id"],
         seller_id=row["seller_id"],
         starts_at=to_ms(row["starts_at"]),
@@ -74,7 +78,6 @@ async def load_auction(conn: asyncpg.Pool, auction_id: int) -> LoadedAuction | N
         anti_snipe_ms=row["anti_snipe_seconds"] * 1000,
         max_extensions=row["max_extensions"],
     )
-    return LoadedAuction(config, row["owner_epoch"], events)
 
 
 def _cause(row: asyncpg.Record) -> Cause:
@@ -200,21 +203,32 @@ async def append(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
     return refused
 
 
-async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
+async def write_items(conn: AnyConnection, items: Sequence[AppendItem]) -> set[int]:
+    """Fence and write inside the caller's transaction; returns the refused auctions.
+
+    When anything is refused nothing is inserted, and the caller must roll back.
+    """
     fence = _fence_rows(items)
+    written = {r["id"] for r in await conn.fetch(_FENCE_SQL, *_columns(fence, 14))}
+    refused = {item.auction_id for item in items} - written
+    if refused:
+        return refused
     rows = [
         _event_row(item.auction_id, item.from_version + 1 + offset, event, payload)
         for item in items
         for offset, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
     ]
+    await conn.execute(_INSERT_SQL, *_columns(rows, 16))
+    return set()
+
+
+async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
     try:
         with translate():
             async with pool.acquire() as conn, conn.transaction():
-                written = {r["id"] for r in await conn.fetch(_FENCE_SQL, *_columns(fence, 14))}
-                refused = {item.auction_id for item in items} - written
+                refused = await write_items(conn, items)
                 if refused:
                     raise _Refused(refused)  # rolls the whole transaction back
-                await conn.execute(_INSERT_SQL, *_columns(rows, 16))
     except _Refused as exc:
         return exc.auction_ids
     return set()

@@ -15,6 +15,7 @@ import asyncpg
 from aiohttp import web
 from websockets.asyncio.client import ClientConnection, connect
 
+from bidserver.config import Engine as EngineKind
 from bidserver.config import Settings, WsRateLimit, load_settings
 from bidserver.engine import Engine
 from bidserver.gateway import Gateway
@@ -109,11 +110,12 @@ async def running_engine(
     pool: asyncpg.Pool,
     *,
     durable: bool = True,
+    kind: EngineKind = "actor",
     rate: WsRateLimit = _GENEROUS,
     origins: frozenset[str] = frozenset({"http://localhost:8080"}),
 ) -> AsyncIterator[RunningEngine]:
     """An engine and gateway on an ephemeral port of 127.0.0.1, closed on exit."""
-    engine = Engine(pool, durable=durable)
+    engine = Engine(pool, durable=durable, kind=kind)
     readiness = Readiness(pool)
     gateway = Gateway(GatewayContext(engine.registry, engine.store, SECRET, rate), readiness)
     engine.start()

@@ -22,6 +22,7 @@ MONEY_COLUMNS = [
     ("auctions", "current_price"),
     ("auction_events", "amount"),
     ("auction_events", "leader_max"),
+    ("auctions", "leader_max"),
 ]
 
 

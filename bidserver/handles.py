@@ -1,0 +1,39 @@
+"""What the gateway and REST need of an engine: find an auction, then talk to it.
+
+Two engines satisfy these: the actor engine (`registry.Registry`, `actor.AuctionActor`) and
+the row-lock baseline (`rowlock.RowLockDirectory`, `rowlock.RowLockAuction`).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bidserver.actor import ReplyFn, SnapshotFn, SubscribeFn
+from bidserver.auction import BidCommand
+from bidserver.fanout import Subscriber
+
+
+class AuctionHandle(Protocol):
+    def submit_bid(self, command: BidCommand, reply: ReplyFn) -> None: ...
+
+    def subscribe(
+        self, subscriber: Subscriber, since_seq: int | None, done: SubscribeFn
+    ) -> None: ...
+
+    def unsubscribe(self, subscriber: Subscriber) -> None: ...
+
+    def cancel(self, done: SnapshotFn) -> None: ...
+
+    def current_snapshot(self, done: SnapshotFn) -> None: ...
+
+
+class Directory(Protocol):
+    def live(self, auction_id: int) -> AuctionHandle | None:
+        """The handle if it is ready now, without awaiting."""
+
+    async def get(self, auction_id: int) -> AuctionHandle:
+        """The handle, activating it if needed; raises `NotFound` for no such auction."""
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
