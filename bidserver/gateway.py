@@ -75,8 +75,14 @@ class Gateway:
         return self._server
 
     def stop_accepting(self) -> None:
+        """Stop listening, keeping open sockets for the drain.
+
+        Only the listening `asyncio.Server` is closed: `websockets`' own `Server.close()` is
+        idempotent, so calling it here without closing connections would turn the later
+        `close()` into a no-op that never sends 1001 and waits for clients to leave.
+        """
         if self._server is not None:
-            self._server.close(close_connections=False)
+            self._server.server.close()
 
     async def close(self) -> None:
         """Close every connection with 1001 (going away) and wait for the handlers."""

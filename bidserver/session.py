@@ -20,14 +20,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from bidserver import metrics, protocol
-from bidserver.actor import AuctionActor, Reply, Subscription
+from bidserver.actor import Reply, Subscription
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid
 from bidserver.config import WsRateLimit
 from bidserver.errors import BadRequest, BidserverError, RateLimited, Unauthenticated
 from bidserver.fanout import SLOW_CONSUMER_LIMIT, Frames
+from bidserver.handles import AuctionHandle, Directory
 from bidserver.ports import AuctionStore
 from bidserver.protocol import Message, Ref
-from bidserver.registry import Registry
 from bidserver.timefmt import now_ms
 from bidserver.tokens import Claims, verify_access
 
@@ -39,7 +39,7 @@ CUT_OFF_GRACE_S = 10.0  # a cut-off client may still read its close frame, then 
 
 @dataclass(frozen=True, slots=True)
 class GatewayContext:
-    registry: Registry
+    registry: Directory
     store: AuctionStore
     secret: bytes
     rate: WsRateLimit
@@ -221,7 +221,7 @@ class Session:
             self._error(Unauthenticated(reason), ref)
             return
         reply = partial(self._answer_bid, auction_id, ref)
-        self._with_actor(auction_id, ref, lambda actor: actor.submit_bid(command, reply))
+        self._with_actor(auction_id, lambda actor: actor.submit_bid(command, reply), reply)
 
     def _answer_bid(self, auction_id: int, ref: Ref, reply: Reply) -> None:
         if isinstance(reply, BidserverError):
@@ -229,20 +229,28 @@ class Session:
         else:
             self.send(protocol.bid_result(auction_id, reply, ref))
 
-    def _with_actor(self, auction_id: int, ref: Ref, then: Callable[[AuctionActor], None]) -> None:
+    def _with_actor(
+        self,
+        auction_id: int,
+        then: Callable[[AuctionHandle], None],
+        failed: Callable[[BidserverError], None],
+    ) -> None:
         actor = self._ctx.registry.live(auction_id)
         if actor is not None:
             then(actor)
         else:
-            self._spawn(self._activate_then(auction_id, ref, then))
+            self._spawn(self._activate_then(auction_id, then, failed))
 
     async def _activate_then(
-        self, auction_id: int, ref: Ref, then: Callable[[AuctionActor], None]
+        self,
+        auction_id: int,
+        then: Callable[[AuctionHandle], None],
+        failed: Callable[[BidserverError], None],
     ) -> None:
         try:
             actor = await self._ctx.registry.get(auction_id)
         except BidserverError as err:
-            self._error(err, ref)
+            failed(err)  # e.g. not_found
             return
         then(actor)
 
@@ -264,19 +272,38 @@ class Session:
         self._subs[auction_id] = token
         done = partial(self._subscribed, auction_id, token, ref)
         self._with_actor(
-            auction_id, ref, lambda actor: actor.subscribe(self, message.since_seq, done)
+            auction_id,
+            lambda actor: actor.subscribe(self, message.since_seq, done),
+            partial(self._not_subscribed, auction_id, token, ref),
         )
+
+    def _not_subscribed(
+        self, auction_id: int, token: object, ref: Ref, err: BidserverError
+    ) -> None:
+        """The auction could not be reached (e.g. not_found): the subscription holds nothing."""
+        if self._subs.get(auction_id) is token:
+            self._drop(auction_id)
+        self._error(err, ref)
 
     def _subscribed(
         self, auction_id: int, token: object, ref: Ref, result: Subscription | BidserverError
     ) -> bool:
         if self._subs.get(auction_id) is not token:
-            return False  # unsubscribed or re-subscribed meanwhile
+            # Overtaken by a later subscribe or an unsubscribe: answered all the same (every
+            # message gets its reply), but never attached; the later one brings the events.
+            if isinstance(result, BidserverError):
+                self._error(result, ref)
+            else:
+                self.send(protocol.subscribed(result.snapshot, False, ref))
+            return False
         if isinstance(result, BidserverError):
             self._drop(auction_id)
             self._error(result, ref)
             return False
         if result.fetch_after is None:
+            # A resume still reading the database was overtaken: its buffered events are
+            # covered by this snapshot, and live events must flow straight to the socket.
+            self._buffers.pop(auction_id, None)
             self.send(protocol.subscribed(result.snapshot, result.recovered, ref))
             for frames in result.backlog:
                 self._write(frames.encoded(self.fmt))
