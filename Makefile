@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/bidserver seed-demo
 	$(BIN)/bidserver serve
 
 lint: $(STAMP)
