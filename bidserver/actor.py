@@ -329,13 +329,20 @@ class AuctionActor:
             release.reply()
         for seq, frames in release.frames:
             self._recent.append((seq, frames))
-            for subscriber in list(self._subscribers):
-                subscriber.push(frames)
+            self._broadcast(frames, None)
         for notice in release.notices:
-            private = Frames(notice_message(self.auction_id, notice))
-            for subscriber in list(self._subscribers):
-                if subscriber.user_id == notice.user_id:
-                    subscriber.push(private)
+            self._broadcast(Frames(notice_message(self.auction_id, notice)), notice.user_id)
+
+    def _broadcast(self, frames: Frames, only_user: int | None) -> None:
+        """Write to every subscriber (or one user's); a failing one is dropped, not fatal."""
+        for subscriber in list(self._subscribers):
+            if only_user is not None and subscriber.user_id != only_user:
+                continue
+            try:
+                subscriber.push(frames)
+            except Exception:
+                log.exception("subscriber failed; dropped", extra={"auction": self.auction_id})
+                self._subscribers.pop(subscriber, None)
 
     def recent_after(self, since_seq: int, up_to: int) -> list[Frames] | None:
         """Released events in (since_seq, up_to] if memory still holds them all, else None."""

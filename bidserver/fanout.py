@@ -22,11 +22,12 @@ SLOW_CONSUMER_LIMIT = 1024 * 1024 - 128 * 1024
 class Frames:
     """One server message and its lazily computed encodings."""
 
-    __slots__ = ("_binary", "_text", "message")
+    __slots__ = ("_binary", "_text", "_utf8", "message")
 
     def __init__(self, message: Message, text: str | None = None) -> None:
         self.message = message
         self._text = text
+        self._utf8: bytes | None = None
         self._binary: bytes | None = None
 
     def text(self) -> str:
@@ -39,8 +40,14 @@ class Frames:
             self._binary = encode_msgpack(self.message)
         return self._binary
 
-    def encoded(self, fmt: Format) -> str | bytes:
-        return self.text() if fmt is Format.JSON else self.binary()
+    def utf8(self) -> bytes:
+        if self._utf8 is None:
+            self._utf8 = self.text().encode()
+        return self._utf8
+
+    def encoded(self, fmt: Format) -> bytes:
+        """The frame's payload for `fmt`: UTF-8 JSON (a text frame) or msgpack (binary)."""
+        return self.utf8() if fmt is Format.JSON else self.binary()
 
 
 class Subscriber(Protocol):

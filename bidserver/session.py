@@ -27,7 +27,7 @@ from bidserver.errors import BadRequest, BidserverError, RateLimited, Unauthenti
 from bidserver.fanout import SLOW_CONSUMER_LIMIT, Frames
 from bidserver.handles import AuctionHandle, Directory
 from bidserver.ports import AuctionStore
-from bidserver.protocol import Message, Ref
+from bidserver.protocol import Format, Message, Ref
 from bidserver.timefmt import now_ms
 from bidserver.tokens import Claims, verify_access
 
@@ -105,17 +105,18 @@ class Session:
         self._write(frames.encoded(self.fmt))
 
     def send(self, message: Message) -> None:
-        self._write(protocol.encode(message, self.fmt))
+        data = protocol.encode(message, self.fmt)
+        self._write(data.encode() if isinstance(data, str) else data)
 
-    def _write(self, data: str | bytes) -> None:
+    def _write(self, data: bytes) -> None:
         conn = self.conn
         if conn.protocol.state is not State.OPEN:
             return
         if conn.transport.get_write_buffer_size() > SLOW_CONSUMER_LIMIT:
             self._cut_off()
             return
-        if isinstance(data, str):
-            conn.protocol.send_text(data.encode())
+        if self.fmt is Format.JSON:
+            conn.protocol.send_text(data)
         else:
             conn.protocol.send_binary(data)
         conn.send_data()
