@@ -9,9 +9,11 @@ from aiohttp import web
 from bidserver.config import Settings
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
 from bidserver.router import Router
-from httpapi import accounts, auctions, vehicles
+from httpapi import accounts, auctions, openapi, vehicles
 from httpapi.errors import error_middleware
 from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
+from httpapi.observe import observe_middleware
+from httpapi.ratelimit import rate_limit_middleware
 from storage.pool import create_pool
 
 
@@ -45,7 +47,10 @@ def create_app(
     readiness: Readiness,
     router: Router,
 ) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app = web.Application(
+        middlewares=[observe_middleware, error_middleware, rate_limit_middleware(settings)],
+        client_max_size=64 * 1024,
+    )
     app[SETTINGS] = settings
     app[SECRET] = secret
     app[READINESS] = readiness
@@ -57,4 +62,5 @@ def create_app(
     accounts.add_routes(app)
     vehicles.add_routes(app)
     auctions.add_routes(app)
+    openapi.add_routes(app)
     return app

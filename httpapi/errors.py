@@ -50,8 +50,10 @@ def status_of(error: BidserverError) -> int:
 
 def error_response(error: BidserverError, headers: dict[str, str] | None = None) -> web.Response:
     body: dict[str, Any] = {"code": error.code, "message": error.message}
-    body.update({k: v for k, v in error.details.items() if k not in body})
-    return web.json_response({"error": body}, status=status_of(error), headers=headers)
+    status = status_of(error)
+    if status < 500:  # a server fault's details (e.g. an SQLSTATE) stay in the logs
+        body.update({k: v for k, v in error.details.items() if k not in body})
+    return web.json_response({"error": body}, status=status, headers=headers)
 
 
 _HTTP_CODES = {404: "not_found", 405: "bad_request", 413: "bad_request", 400: "bad_request"}

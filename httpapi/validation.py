@@ -20,6 +20,7 @@ from httpapi.errors import Invalid
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PAGE_SIZE = 100
+INT32_MAX = 2**31 - 1
 
 
 async def read_object(request: web.Request, allowed: Collection[str]) -> dict[str, Any]:
@@ -55,11 +56,29 @@ def string(
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > max_len:
         raise Invalid(f"{name} must be a non-empty string of at most {max_len}", field=name)
+    if not storable(value):
+        raise Invalid(f"{name} contains a NUL or an unpaired surrogate", field=name)
     return value.strip()
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL text refuses NUL and invalid UTF-8 (a lone surrogate from JSON's \\ud800)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def integer(
-    body: Mapping[str, Any], name: str, *, required: bool = True, low: int = 0, high: int = 2**31
+    body: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    low: int = 0,
+    high: int = INT32_MAX,
 ) -> int | None:
     value = body.get(name)
     if value is None:
@@ -92,7 +111,7 @@ def timestamp(body: Mapping[str, Any], name: str) -> int:
 
 
 def query_int(
-    request: web.Request, name: str, default: int | None, *, low: int = 1, high: int = 2**31
+    request: web.Request, name: str, default: int | None, *, low: int = 1, high: int = INT32_MAX
 ) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":

@@ -505,3 +505,17 @@ async def test_unknown_email_costs_as_much_as_a_wrong_password(api: RunningApi) 
     known = sorted([await timed(email) for _ in range(5)])[2]
     unknown = sorted([await timed(new_email("nobody")) for _ in range(5)])[2]
     assert unknown >= 0.5 * known, (known, unknown)
+
+
+@pytest.mark.parametrize("name", ["Ann\u0000Bidder", "Ann\ud800"])
+async def test_unstorable_text_is_invalid_not_a_server_error(
+    api: RunningApi, db: asyncpg.Pool, name: str
+) -> None:
+    email = f"{uuid.uuid4().hex}@example.test"
+    body = json.dumps({"email": email, "password": PASSWORD, "displayName": name})
+    async with api.http.post(
+        f"{api.base}/auth/register", data=body, headers={"Content-Type": "application/json"}
+    ) as response:
+        assert response.status == 422
+        assert (await response.json())["error"]["field"] == "displayName"
+    assert await db.fetchval("SELECT count(*) FROM users WHERE email = $1", email) == 0
