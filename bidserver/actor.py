@@ -119,6 +119,7 @@ class AuctionActor:
         self._inbox: asyncio.Queue[_Message] = asyncio.Queue()
         self._releases: deque[_Release] = deque()
         self._recent: deque[tuple[int, Frames]] = deque(maxlen=RECENT_EVENTS)
+        self._released_seq = self.state.seq  # the last public event subscribers were sent
         self._subscribers: dict[Subscriber, None] = {}
         self._needs_reload = False
         self._reload_after = 0.0
@@ -326,12 +327,19 @@ class AuctionActor:
 
     def _perform(self, release: _Release) -> None:
         if release.reply is not None:
-            release.reply()
+            try:
+                release.reply()
+            except Exception:
+                log.exception("reply callback failed", extra={"auction": self.auction_id})
         for seq, frames in release.frames:
-            self._recent.append((seq, frames))
-            self._broadcast(frames, None)
+            self._publish(seq, frames)
         for notice in release.notices:
             self._broadcast(Frames(notice_message(self.auction_id, notice)), notice.user_id)
+
+    def _publish(self, seq: int, frames: Frames) -> None:
+        self._released_seq = seq
+        self._recent.append((seq, frames))
+        self._broadcast(frames, None)
 
     def _broadcast(self, frames: Frames, only_user: int | None) -> None:
         """Write to every subscriber (or one user's); a failing one is dropped, not fatal."""
@@ -383,16 +391,33 @@ class AuctionActor:
             return False
         try:
             loaded = await self._store.load(self.auction_id)
+            if loaded is None:  # deleted under us: nothing sensible to serve
+                return False
+            state = replay(loaded.config, loaded.events)
+            missed = await self._committed_unsent(state.seq)
         except BidserverError:
             self._reload_after = loop.time() + RELOAD_BACKOFF_S
             return False
-        if loaded is None:  # deleted under us: nothing sensible to serve
-            return False
-        self.state = replay(loaded.config, loaded.events)
+        self.state = state
         self.epoch = loaded.owner_epoch
         self._needs_reload = False
+        for payload in missed:
+            seq = payload.get("seq")
+            if isinstance(seq, int):
+                self._publish(seq, Frames(payload))
         self._schedule_close()
         return True
+
+    async def _committed_unsent(self, stored_seq: int) -> list[dict[str, object]]:
+        """Stored public events never sent: a write reported failed may still have committed.
+
+        When the connection dies during COMMIT the outcome is unknown and the write counts as
+        failed, yet its events may be stored (and will be seen by the reload). Subscribers
+        must still get every seq in order, so those events go out from their stored payloads.
+        """
+        if stored_seq <= self._released_seq:
+            return []
+        return await self._store.public_events(self.auction_id, self._released_seq, stored_seq)
 
     # --- the close timer --------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ expects, so a node that lost ownership (or whose earlier batch failed) can never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import asyncpg
@@ -23,6 +25,7 @@ from bidserver.auction import (
     Extended,
     MaxRaised,
 )
+from bidserver.errors import Unavailable
 from bidserver.ports import AppendItem, LoadedAuction, Projection
 from storage.errors import translate
 from storage.pool import AnyConnection
@@ -267,22 +270,43 @@ async def due_auctions(pool: asyncpg.Pool, until_ms: int, limit: int = 1000) -> 
     return [r["id"] for r in rows]
 
 
-class PgAuctionStore:
-    """The PostgreSQL adapter of `bidserver.ports.AuctionStore`."""
+STORE_TIMEOUT_S = 2.0  # a bidder deserves an answer even from a black-holed database
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+
+class PgAuctionStore:
+    """The PostgreSQL adapter of `bidserver.ports.AuctionStore`.
+
+    Every call is bounded: a database that hangs (a dropped route, a stuck lock) becomes
+    `unavailable` after `timeout_s`, like one that refuses, so bids are always answered.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, timeout_s: float = STORE_TIMEOUT_S) -> None:
         self.pool = pool
+        self.timeout_s = timeout_s
 
     async def load(self, auction_id: int) -> LoadedAuction | None:
-        return await load_auction(self.pool, auction_id)
+        async with _bounded(self.timeout_s):
+            return await load_auction(self.pool, auction_id)
 
     async def append(self, items: Sequence[AppendItem]) -> set[int]:
-        return await append(self.pool, items)
+        async with _bounded(self.timeout_s):
+            return await append(self.pool, items)
 
     async def public_events(
         self, auction_id: int, after_seq: int, up_to_seq: int
     ) -> list[dict[str, object]]:
-        return await public_events(self.pool, auction_id, after_seq, up_to_seq)
+        async with _bounded(self.timeout_s):
+            return await public_events(self.pool, auction_id, after_seq, up_to_seq)
 
     async def due(self, until_ms: int) -> list[int]:
-        return await due_auctions(self.pool, until_ms)
+        async with _bounded(self.timeout_s):
+            return await due_auctions(self.pool, until_ms)
+
+
+@asynccontextmanager
+async def _bounded(seconds: float) -> AsyncIterator[None]:
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise Unavailable("the database did not answer in time") from None

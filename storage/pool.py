@@ -14,6 +14,8 @@ from storage.errors import DatabaseUnreachable, is_connection_error, translate
 # What repositories accept: a bare connection or one borrowed from a pool.
 AnyConnection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
+CONNECT_TIMEOUT_S = 5.0  # a hung connect fails instead of holding a request for 60 s
+COMMAND_TIMEOUT_S = 10.0  # no statement of ours legitimately runs this long
 _FIRST_RETRY_S = 0.05
 _MAX_RETRY_S = 1.0
 
@@ -30,7 +32,12 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     """Open a pool whose every connection carries the JSON codecs, even after a reconnect."""
     with translate():
         return await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            timeout=CONNECT_TIMEOUT_S,
+            command_timeout=COMMAND_TIMEOUT_S,
         )
 
 
