@@ -245,7 +245,7 @@ async def test_a_client_that_does_not_read_is_cut_off_with_1013(
     held: list[int] = []
     original_write = bidserver.session.Session._write
 
-    def measured_write(self: bidserver.session.Session, data: str | bytes) -> None:
+    def measured_write(self: bidserver.session.Session, data: bytes) -> None:
         original_write(self, data)
         held.append(self.conn.transport.get_write_buffer_size())
 
