@@ -20,18 +20,15 @@ from functools import partial
 
 from bidserver import metrics
 from bidserver.auction import (
-    AuctionState,
     BidCommand,
     BidReply,
     CancelAuction,
     CloseIfDue,
     Command,
     Event,
-    MaxRaised,
     Notice,
     Snapshot,
     decide,
-    evolve,
     replay,
     reply_for,
     snapshot,
@@ -39,8 +36,9 @@ from bidserver.auction import (
 from bidserver.errors import BidserverError, Unavailable
 from bidserver.fanout import Frames, Subscriber
 from bidserver.persister import Persister, WriteUnit
-from bidserver.ports import AppendItem, AuctionStore, LoadedAuction, Projection
-from bidserver.protocol import event_message, notice_message
+from bidserver.ports import AuctionStore, LoadedAuction
+from bidserver.protocol import notice_message
+from bidserver.recording import apply_events
 from bidserver.timefmt import now_ms
 
 log = logging.getLogger("bidserver.actor")
@@ -236,21 +234,8 @@ class AuctionActor:
     def _record(self, events: tuple[Event, ...], notices: tuple[Notice, ...], now: int) -> _Release:
         if not events:
             return _Release()
-        from_version = self.state.version
-        frames: list[tuple[int, Frames]] = []
-        payloads: list[str | None] = []
-        for event in events:
-            evolve(self.state, event)
-            if isinstance(event, MaxRaised):
-                payloads.append(None)
-                continue
-            message = Frames(event_message(self.state, event))
-            frames.append((event.seq, message))
-            payloads.append(message.text())
+        frames, item = apply_events(self.state, events, self.epoch, now)
         release = _Release(frames=frames, notices=notices)
-        item = AppendItem(
-            self.auction_id, self.epoch, from_version, events, payloads, self._projection(now)
-        )
         if self._durable:
             release.unit = WriteUnit(item, partial(self._written, release))
             release.pending = True
@@ -259,22 +244,6 @@ class AuctionActor:
             self._persister.submit(WriteUnit(item, self._written_behind))
         self._schedule_close()
         return release
-
-    def _projection(self, now: int) -> Projection:
-        state = self.state
-        return Projection(
-            status=state.ended.value if state.ended else _live_status(state, now),
-            current_price=state.current_price,
-            bid_count=state.bid_count,
-            leader_id=state.leader_id,
-            leader_max=state.leader_max if state.leader_id is not None else None,
-            extensions=state.extensions,
-            bidder_count=len(state.aliases),
-            winner_id=state.winner_id,
-            seq=state.seq,
-            version=state.version,
-            ends_at=state.ends_at,
-        )
 
     def _on_subscribe(self, request: _SubscribeRequest) -> None:
         snap = snapshot(self.state, now_ms())
@@ -437,10 +406,6 @@ class AuctionActor:
 
 def _ignore(done: SubscribeFn, error: BidserverError) -> None:
     done(error)
-
-
-def _live_status(state: AuctionState, now: int) -> str:
-    return "scheduled" if now < state.config.starts_at else "open"
 
 
 def _refuse(message: _Message, error: BidserverError) -> None:

@@ -21,19 +21,17 @@ from bidserver.auction import (
     BidCommand,
     BidReply,
     CancelAuction,
-    MaxRaised,
     Notice,
     PlaceBid,
     PlaceMaxBid,
     decide,
-    evolve,
     reply_for,
     snapshot,
 )
 from bidserver.errors import BidserverError, NotFound, Unavailable
 from bidserver.fanout import Frames, Subscriber
-from bidserver.ports import AppendItem, Projection
-from bidserver.protocol import event_message, notice_message
+from bidserver.protocol import notice_message
+from bidserver.recording import apply_events
 from bidserver.timefmt import now_ms
 from storage.auctions import write_items
 from storage.errors import translate
@@ -108,20 +106,7 @@ class RowLockAuction:
         decision = decide(state, command, now)  # a Rejection rolls the transaction back
         if decision.repeat is not None:
             return _Done(decision.repeat, [], ())
-        from_version = state.version
-        frames: list[tuple[int, Frames]] = []
-        payloads: list[str | None] = []
-        for event in decision.events:
-            evolve(state, event)
-            if isinstance(event, MaxRaised):
-                payloads.append(None)
-                continue
-            message = Frames(event_message(state, event))
-            frames.append((event.seq, message))
-            payloads.append(message.text())
-        item = AppendItem(
-            self.auction_id, 0, from_version, decision.events, payloads, _projection(state, now)
-        )
+        frames, item = apply_events(state, decision.events, 0, now)
         if await write_items(conn, [item]):
             raise Unavailable("the auction changed hands; retry")
         reply = None if decision.cause is None else reply_for(state, decision.cause)
@@ -190,24 +175,6 @@ class RowLockAuction:
                 done(err)
 
         self._spawn(answer())
-
-
-def _projection(state: AuctionState, now: int) -> Projection:
-    ended = state.ended
-    live = "scheduled" if now < state.config.starts_at else "open"
-    return Projection(
-        status=ended.value if ended else live,
-        current_price=state.current_price,
-        bid_count=state.bid_count,
-        leader_id=state.leader_id,
-        leader_max=state.leader_max if state.leader_id is not None else None,
-        extensions=state.extensions,
-        bidder_count=len(state.aliases),
-        winner_id=state.winner_id,
-        seq=state.seq,
-        version=state.version,
-        ends_at=state.ends_at,
-    )
 
 
 class RowLockDirectory:
