@@ -192,8 +192,10 @@ def _columns(rows: Sequence[_Row], width: int) -> list[list[object]]:
 async def append(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
     """Write every item in one transaction; returns the auctions whose fence refused them.
 
-    A refused auction writes nothing; the others commit together. Raises `Unavailable` when
-    the database cannot be reached or the commit's fate is unknown.
+    A refused auction writes nothing; the others commit together. An item that a previous
+    attempt already committed (its answer was lost with the connection) counts as written,
+    so a retried batch neither duplicates nor loses it. Raises `Unavailable` when the
+    database cannot be reached or the commit's fate is unknown.
     """
     refused: set[int] = set()
     pending = list(items)
@@ -201,9 +203,37 @@ async def append(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
         newly = await _append_once(pool, pending)
         if not newly:
             return refused
-        refused |= newly
-        pending = [i for i in pending if i.auction_id not in refused]
+        done = {id(i) for i in await _already_stored(pool, pending, newly)}
+        # An auction with nothing of its own found stored is truly fenced out.
+        refused |= newly - {i.auction_id for i in pending if id(i) in done}
+        pending = [i for i in pending if id(i) not in done and i.auction_id not in refused]
     return refused
+
+
+async def _already_stored(
+    pool: asyncpg.Pool, items: list[AppendItem], auction_ids: set[int]
+) -> list[AppendItem]:
+    """Items of these auctions whose very events the log already holds at their versions."""
+    stored: list[AppendItem] = []
+    with translate():
+        for item in (i for i in items if i.auction_id in auction_ids):
+            rows = await pool.fetch(_STORED_SQL, item.auction_id, item.from_version,
+                                    item.from_version + len(item.events))  # fmt: skip
+            mine = [_identity(_event_row(item.auction_id, 0, e, None)) for e in item.events]
+            if [_identity(tuple(r.values())) for r in rows] == mine:
+                stored.append(item)
+    return stored
+
+
+_STORED_SQL = """
+SELECT 0, 0, seq, type, at, kind, bidder_id, amount
+FROM auction_events WHERE auction_id = $1 AND version > $2 AND version <= $3 ORDER BY version
+"""
+
+
+def _identity(row: _Row) -> tuple[object, ...]:
+    """seq, type, kind, bidder and amount: enough to tell one writer's events from another's."""
+    return (row[2], row[3], row[5], row[6], row[7])
 
 
 async def write_items(conn: AnyConnection, items: Sequence[AppendItem]) -> set[int]:

@@ -175,3 +175,22 @@ def _bid(auction_id: int, amount: int, ref: str) -> dict[str, object]:
         "bidId": str(uuid.uuid4()),
         "ref": ref,
     }
+
+
+async def test_a_retried_batch_whose_commit_answer_was_lost_is_not_refused(
+    db: asyncpg.Pool,
+) -> None:
+    """Memory-ack mode retries a failed batch; a part that did commit must count as written."""
+    store = PgAuctionStore(db)
+    auction_id, _ = await make_auction(db)
+    first_bidder, second_bidder = await make_user(db), await make_user(db)
+    committed = await _bid_item(store, auction_id, first_bidder, 2000)
+    assert await store.append([committed]) == set()  # its answer "lost": the batch is retried
+    follow_up = dataclasses.replace(
+        await _bid_item(store, auction_id, second_bidder, 5000), from_version=1
+    )
+
+    assert await store.append([committed, follow_up]) == set()
+
+    assert [(v, seq) for v, seq, _ in await _log(db, auction_id)] == [(1, 1), (2, 2)]
+    await check_dense(db, auction_id)
