@@ -333,7 +333,9 @@ class AuctionActor:
     def _written(self, release: _Release, error: BidserverError | None) -> None:
         if error is None:
             release.pending = False
-            self._drain()
+            # Answer and fan out on the next loop turn: the persister first sends its next
+            # batch, so the database commits while we write to the sockets.
+            asyncio.get_running_loop().call_soon(self._drain)
             return
         log.warning(
             "write failed; recovering", extra={"auction": self.auction_id, "error": repr(error)}

@@ -71,6 +71,7 @@ class Gateway:
             ping_interval=20,
             ping_timeout=20,
             close_timeout=5,
+            backlog=2048,  # the default 100 drops SYNs when thousands connect at once
         )
         return self._server
 

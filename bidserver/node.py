@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -48,6 +49,20 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
+def _settle_heap() -> None:
+    """Keep full collections off the bid path.
+
+    Start-up objects (modules, settings, pools) live for the whole run: freezing them takes
+    them out of every later collection, and a higher first threshold lets the short-lived
+    per-bid objects die by reference counting instead of triggering collections. Measured
+    with `python -m bench hot --rate 2000`: freezing alone cut the worst event-loop stall
+    under load from 40-70 ms to 6 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def _banner(settings: Settings) -> None:
     """Human-readable start line on stdout; the JSON logs go to stderr."""
     host = settings.host
@@ -78,7 +93,15 @@ async def serve(settings: Settings) -> int:
             await gateway.start(settings.host, settings.ws_port, settings.allowed_origins)
         async with _http_port(settings, app):
             readiness.mark_started()
-            log.info("serving", extra={"role": settings.role, "ack_mode": settings.ack_mode})
+            log.info(
+                "serving",
+                extra={
+                    "role": settings.role,
+                    "engine": settings.engine,
+                    "ack_mode": settings.ack_mode,
+                },
+            )
+            _settle_heap()
             _banner(settings)
             await stop.wait()
             log.info("draining")

@@ -102,19 +102,27 @@ class Session:
             if buffer is not None:
                 buffer.append(frames)
                 return
-        self._write(frames.encoded(self.fmt))
+        if self._writable():
+            self.conn.transport.write(frames.wire(self.fmt))
 
     def send(self, message: Message) -> None:
         data = protocol.encode(message, self.fmt)
         self._write(data.encode() if isinstance(data, str) else data)
 
-    def _write(self, data: bytes) -> None:
+    def _writable(self) -> bool:
+        """Open and reading: a client holding too much unsent output is cut off instead."""
         conn = self.conn
         if conn.protocol.state is not State.OPEN:
-            return
+            return False
         if conn.transport.get_write_buffer_size() > SLOW_CONSUMER_LIMIT:
             self._cut_off()
+            return False
+        return True
+
+    def _write(self, data: bytes) -> None:
+        if not self._writable():
             return
+        conn = self.conn
         if self.fmt is Format.JSON:
             conn.protocol.send_text(data)
         else:
