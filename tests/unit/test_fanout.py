@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from websockets.frames import OP_BINARY, OP_TEXT, Frame
+from websockets.frames import Frame, Opcode
 
 from bidserver.fanout import Frames, server_frame
 from bidserver.protocol import Format
@@ -13,7 +13,7 @@ from bidserver.protocol import Format
 @pytest.mark.parametrize("text", [True, False])
 def test_server_frame_matches_websockets_serialisation(size: int, text: bool) -> None:
     payload = b"x" * size
-    expected = Frame(OP_TEXT if text else OP_BINARY, payload).serialize(mask=False)
+    expected = Frame(Opcode.TEXT if text else Opcode.BINARY, payload).serialize(mask=False)
     assert server_frame(payload, text) == expected
 
 
