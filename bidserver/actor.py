@@ -45,6 +45,7 @@ log = logging.getLogger("bidserver.actor")
 
 RECENT_EVENTS = 32  # replayable from memory on resume; older ones come from the database
 MAX_REPLAY = 10_000  # a client further behind than this starts again from the snapshot
+MAX_INBOX = 5_000  # bids waiting for one auction beyond this are refused as `unavailable`
 RELOAD_BACKOFF_S = 0.25
 
 Reply = BidReply | BidserverError
@@ -147,6 +148,10 @@ class AuctionActor:
     # --- what the gateway, REST and the registry call --------------------------------------
 
     def submit_bid(self, command: BidCommand, reply: ReplyFn) -> None:
+        if self._inbox.qsize() >= MAX_INBOX or self._persister.backlogged:
+            # Refuse at the door rather than queue into collapse: nothing was decided.
+            reply(Unavailable("the server is busy; retry with the same bidId"))
+            return
         loop = asyncio.get_running_loop()
         self._post(_BidRequest(command, reply, loop.time()))
 

@@ -21,7 +21,8 @@ from bidserver.ports import AppendItem, AuctionStore
 
 log = logging.getLogger("bidserver.persister")
 
-MAX_BATCH_EVENTS = 2000
+MAX_BATCH_EVENTS = 1000
+MAX_QUEUED_EVENTS = 20_000  # past this, actors refuse new bids instead of queueing them
 _RETRY_FIRST_S = 0.05
 _RETRY_MAX_S = 1.0
 
@@ -61,6 +62,10 @@ class Persister:
     @property
     def queued_events(self) -> int:
         return self._queued_events
+
+    @property
+    def backlogged(self) -> bool:
+        return self._queued_events >= MAX_QUEUED_EVENTS
 
     async def flush(self) -> None:
         """Wait until every submitted unit has been written or has failed."""
