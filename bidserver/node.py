@@ -53,14 +53,11 @@ def _settle_heap() -> None:
     """Keep full collections off the bid path.
 
     Start-up objects (modules, settings, pools) live for the whole run: freezing them takes
-    them out of every later collection, and a higher first threshold lets the short-lived
-    per-bid objects die by reference counting instead of triggering collections. Measured
-    with `python -m bench hot --rate 2000`: freezing alone cut the worst event-loop stall
-    under load from 40-70 ms to 6 ms.
+    them out of every later collection. `python -m bench hot --rate 2000`: p99 11 ms with
+    it, 16-30 ms without; raising gen-0's threshold as well made it worse (p99 40 ms).
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _banner(settings: Settings) -> None:
