@@ -28,7 +28,9 @@ async def prepare(settings: Settings) -> str:
     try:
         await wait_for_database(dsn, START_TIMEOUT_S)
     except Exception as exc:
-        raise SettingError("BIDSERVER_DATABASE_URL", f"database unreachable: {exc}") from exc
+        name = "BIDSERVER_DATABASE_URL"
+        problem = str(exc).removeprefix(name).lstrip(": ") or "database unreachable"
+        raise SettingError(name, problem) from exc
     import asyncpg
 
     conn = await asyncpg.connect(dsn)

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 
 from bidserver import demo
 from bidserver.vin import is_valid_vin
+from tests.conftest import with_database
 from tests.support import SECRET
 
 SCRIPT = Path(sys.executable).with_name("bidserver")
@@ -219,3 +220,29 @@ async def test_seed_demo_refuses_a_demo_address_taken_with_another_role(
     assert run.code == 1
     assert "seller@demo.bidserver" in run.err
     assert (await _counts(dsn))["vehicles"] == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "setting"),
+    [
+        (["--jwt-secret", "too-short"], "BIDSERVER_JWT_SECRET"),
+        (["--database-url", "mysql://db/bids"], "BIDSERVER_DATABASE_URL"),
+        (["--ws-port", "http"], "BIDSERVER_WS_PORT"),
+        (["--BIDSERVER_ACK_MODE", "sometimes"], "BIDSERVER_ACK_MODE"),
+        (["--http-rate-limit", "2000"], "BIDSERVER_HTTP_RATE_LIMIT"),
+    ],
+)
+async def test_serve_with_an_unusable_setting_exits_with_one_line_naming_it(
+    pg_dsn: str, data_dir: Path, flags: list[str], setting: str
+) -> None:
+    run = await bidserver(pg_dsn, data_dir, "serve", *flags)
+    assert run.code != 0
+    assert run.err.strip().splitlines() == [run.err.strip()]
+    assert run.err.startswith(f"bidserver: {setting}:"), run.err
+
+
+async def test_serve_with_a_missing_database_names_the_url(pg_dsn: str, data_dir: Path) -> None:
+    missing = with_database(pg_dsn, "no_such_database_here")  # TCP or socket DSN alike
+    run = await bidserver(missing, data_dir, "serve")
+    assert run.code != 0
+    assert run.err.startswith("bidserver: BIDSERVER_DATABASE_URL:"), run.err
