@@ -10,6 +10,7 @@ from typing import Protocol
 
 from bidserver.actor import ReplyFn, SnapshotFn, SubscribeFn
 from bidserver.auction import BidCommand
+from bidserver.errors import Unavailable
 from bidserver.fanout import Subscriber
 
 
@@ -37,3 +38,23 @@ class Directory(Protocol):
     def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class NotOwnedHere:
+    """The directory of a REST-only node (`--role http`): it owns no auction.
+
+    Bids would be routed to the owning node through the cluster; without one, they are
+    `unavailable` (retry elsewhere) rather than decided by a second writer.
+    """
+
+    def live(self, auction_id: int) -> AuctionHandle | None:
+        return None
+
+    async def get(self, auction_id: int) -> AuctionHandle:
+        raise Unavailable("this node serves REST only and reaches no owner for this auction")
+
+    def start(self) -> None:
+        """Nothing runs: no actors live here."""
+
+    async def close(self) -> None:
+        """Nothing to drain."""

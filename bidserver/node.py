@@ -17,6 +17,7 @@ from bidserver.config import Settings
 from bidserver.database import prepare
 from bidserver.engine import Engine
 from bidserver.gateway import Gateway
+from bidserver.handles import NotOwnedHere
 from bidserver.health import Readiness
 from bidserver.router import Router
 from bidserver.session import GatewayContext
@@ -83,8 +84,11 @@ async def serve(settings: Settings) -> int:
     readiness = Readiness(pool)
     ctx = GatewayContext(engine.registry, engine.store, secret, settings.ws_rate_limit)
     gateway = Gateway(ctx, readiness)
-    app = create_app(settings, dsn, secret, readiness, Router(engine.registry))
-    engine.start()
+    owns = settings.role != "http"
+    directory = engine.registry if owns else NotOwnedHere()
+    app = create_app(settings, dsn, secret, readiness, Router(directory))
+    if owns:
+        engine.start()
     try:
         if settings.role != "http":
             await gateway.start(settings.host, settings.ws_port, settings.allowed_origins)

@@ -15,7 +15,7 @@ from typing import Final
 from aiohttp import web
 
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid, Snapshot
-from bidserver.errors import NotFound
+from bidserver.errors import NotFound, Unavailable
 from bidserver.protocol import bid_result_fields
 from bidserver.timefmt import now_ms
 from bidserver.tokens import Claims
@@ -177,7 +177,10 @@ async def get_auction(request: web.Request) -> web.Response:
     listing = await _listing(request, auction_id)
     snapshot = None
     if not listing.ended:  # live: its actor knows best (and closes it if its end has passed)
-        snapshot = await request.app[ROUTER].snapshot(auction_id)
+        try:
+            snapshot = await request.app[ROUTER].snapshot(auction_id)
+        except Unavailable:
+            snapshot = None  # no owner reachable now: show the committed projection
     body = await _shown(request, listing, claims, snapshot=snapshot, detail=True)
     return web.json_response(body)
 
