@@ -98,8 +98,15 @@ def _series(runs: dict[str, Run], name: str) -> list[dict[str, Any]]:
 
 
 def _acknowledged(series: dict[str, Any]) -> None:
+    """Acked, nothing missing, and no error but the rules' own refusals.
+
+    Two bidders with bids in flight at once may be read by the server in either order, so
+    an occasional `bid_too_low` is the auction rules working, not the harness failing.
+    """
     assert series["accepted"] > 0, series
-    assert series["errors"] == 0, series["errorsByCode"]
+    codes = series.get("errorsByCode", {})
+    assert set(codes) <= RULE_REJECTIONS, codes
+    assert sum(codes.values()) <= series["accepted"] // 5, codes
     assert series["missing"] == 0, series
     assert series["latencyMs"]["p50"] is not None, series
 
