@@ -123,6 +123,7 @@ class AuctionActor:
         self._needs_reload = False
         self._reload_after = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_for: int | None = None  # the end the timer is armed for
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self.last_active = asyncio.get_running_loop().time()
@@ -216,7 +217,7 @@ class AuctionActor:
 
         def answer() -> None:
             metrics.BID_ACK_SECONDS.observe(asyncio.get_running_loop().time() - received)
-            metrics.BIDS.labels(result=code).inc()
+            metrics.count_bid(code)
             request.reply(reply)
 
         release.reply = answer
@@ -398,16 +399,22 @@ class AuctionActor:
     # --- the close timer --------------------------------------------------------------------
 
     def _schedule_close(self) -> None:
+        """(Re)arm the close timer, only when the end moved: most bids leave it alone."""
+        target = None if self.state.ended is not None else self.state.ends_at
+        if self._timer is not None and target == self._timer_for:
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self.state.ended is not None:
+        self._timer_for = target
+        if target is None:
             return
-        delay = max(0.0, (self.state.ends_at - now_ms()) / 1000)
+        delay = max(0.0, (target - now_ms()) / 1000)
         self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
 
     def _tick(self) -> None:
         self._timer = None
+        self._timer_for = None
         self._post(_AdminRequest(CloseIfDue(), None))
 
 

@@ -29,3 +29,14 @@ SLOW_CONSUMERS = Counter(
     "bidserver_slow_consumer_disconnects_total", "Connections cut off for not reading"
 )
 RATE_LIMITED = Counter("bidserver_ws_rate_limited_total", "Messages refused by the rate limit")
+
+
+_BID_RESULTS: dict[str, Counter] = {}
+
+
+def count_bid(result: str) -> None:
+    """`BIDS.labels(...)` resolves the child on every call; bids are the hot path, so cache it."""
+    child = _BID_RESULTS.get(result)
+    if child is None:
+        child = _BID_RESULTS[result] = BIDS.labels(result=result)
+    child.inc()

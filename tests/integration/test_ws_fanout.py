@@ -279,3 +279,22 @@ async def test_a_client_that_does_not_read_is_cut_off_with_1013(
         assert code == 1013
         assert any(m["type"] == "pong" for m in drained)
     assert max(held) < MIB  # never more than 1 MiB of unsent output held for any client
+
+
+async def test_an_extended_auction_closes_at_its_new_end_not_the_old(db: asyncpg.Pool) -> None:
+    """The close timer follows the end the extension moved it to."""
+    a = await make_user(db)
+    auction_id, _ = await make_auction(
+        db, starting_price=1000, ends_in=timedelta(seconds=1), anti_snipe_seconds=2
+    )
+    async with running_engine(db) as server, server.client(a) as wa:
+        await subscribe(wa, auction_id)
+        result = await accepted_bid(wa, auction_id, 1000)
+        new_end = from_iso(result["endsAt"])
+        seen: list[Msg] = []
+        async with asyncio.timeout(6):
+            while not any(m["type"] == "closed" for m in seen):
+                seen.append(await recv(wa, 6))
+        closed_at = now_ms()
+        assert [m["type"] for m in public(seen)][-1] == "closed"
+        assert closed_at >= new_end  # not announced at the original end, ~1 s earlier
