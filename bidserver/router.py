@@ -8,9 +8,9 @@ is `unavailable` (its fate is unknown: the client retries with the same bidId).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TypeVar
 
-from bidserver.actor import Reply
 from bidserver.auction import BidCommand, BidReply, Snapshot
 from bidserver.errors import BidserverError, Unavailable
 from bidserver.handles import Directory
@@ -25,26 +25,23 @@ class Router:
 
     async def submit_bid(self, auction_id: int, command: BidCommand) -> BidReply:
         actor = await self._registry.get(auction_id)
-        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        actor.submit_bid(command, lambda reply: _settle(future, reply))
-        return _unwrap(await _wait(future))
+        return await _ask(lambda answer: actor.submit_bid(command, answer))
 
     async def snapshot(self, auction_id: int) -> Snapshot:
         """The auction as committed so far (answered in order after earlier commands)."""
         actor = await self._registry.get(auction_id)
-        future: asyncio.Future[Snapshot | BidserverError] = (
-            asyncio.get_running_loop().create_future()
-        )
-        actor.current_snapshot(lambda snap: _settle(future, snap))
-        return _unwrap(await _wait(future))
+        return await _ask(actor.current_snapshot)
 
     async def cancel(self, auction_id: int) -> Snapshot:
         actor = await self._registry.get(auction_id)
-        future: asyncio.Future[Snapshot | BidserverError] = (
-            asyncio.get_running_loop().create_future()
-        )
-        actor.cancel(lambda snap: _settle(future, snap))
-        return _unwrap(await _wait(future))
+        return await _ask(actor.cancel)
+
+
+async def _ask(call: Callable[[Callable[[T | BidserverError], None]], None]) -> T:
+    """Turn one callback-answered actor call into an awaited answer, with a deadline."""
+    future: asyncio.Future[T | BidserverError] = asyncio.get_running_loop().create_future()
+    call(lambda answer: _settle(future, answer))
+    return _unwrap(await _wait(future))
 
 
 def _settle(future: asyncio.Future[T], value: T) -> None:

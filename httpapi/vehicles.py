@@ -22,7 +22,7 @@ from httpapi import views
 from httpapi.errors import Invalid
 from httpapi.keys import POOL
 from httpapi.security import require_role
-from httpapi.validation import page_params, path_id, query_int, read_object
+from httpapi.validation import page_params, path_id, query_int, read_object, storable
 from storage import catalog
 from storage.catalog import VehicleQuery
 
@@ -54,19 +54,9 @@ def clean_text(value: object, name: str, *, max_len: int, allow_empty: bool = Fa
     text = value.strip()
     if (not text and not allow_empty) or len(value) > max_len:
         raise Invalid(f"{name} must be a non-empty string of at most {max_len}", field=name)
-    if "\x00" in text or not _utf8(text):
+    if not storable(text):
         raise Invalid(f"{name} contains characters that cannot be stored", field=name)
     return text
-
-
-def _utf8(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _vin(value: object, name: str) -> str:
