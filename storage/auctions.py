@@ -110,35 +110,48 @@ def _event(row: asyncpg.Record) -> Event:
     return Cancelled(row["seq"], at)
 
 
-_FENCE_SQL = """
-UPDATE auctions AS a SET
-    initial_ends_at = COALESCE(a.initial_ends_at, a.ends_at),
-    status = u.status, current_price = u.current_price, bid_count = u.bid_count,
-    leader_id = u.leader_id, leader_max = u.leader_max, extensions = u.extensions,
-    bidder_count = u.bidder_count,
-    winner_id = u.winner_id, seq = u.seq, version = u.version, ends_at = u.ends_at,
-    updated_at = now()
-FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::int[],
-            $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::timestamptz[],
-            $12::bigint[], $13::int[], $14::int[])
-    AS u(id, from_version, epoch, status, current_price, bid_count, leader_id, winner_id,
-         seq, version, ends_at, leader_max, extensions, bidder_count)
-WHERE a.id = u.id AND a.version = u.from_version AND a.owner_epoch = u.epoch
-RETURNING a.id
-"""
-
-_INSERT_SQL = """
-INSERT INTO auction_events (auction_id, version, seq, type, at, kind, bidder_id, amount,
-    leader_id, leader_max, ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent,
-    payload)
-SELECT auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max,
-    ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload::jsonb
-FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::timestamptz[],
-            $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
-            $11::timestamptz[], $12::bool[], $13::bigint[], $14::text[], $15::bigint[],
-            $16::text[])
-    AS e(auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max,
-         ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload)
+# One statement, so one round trip and its own transaction: lock the rows whose version and
+# epoch still match; only when every auction of the batch matched do the row updates and
+# the event inserts happen. The lock makes the check see any takeover committed meanwhile.
+_APPEND_SQL = """
+WITH u AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[],
+                         $6::int[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+                         $11::timestamptz[], $12::bigint[], $13::int[], $14::int[])
+        AS u(id, from_version, epoch, status, current_price, bid_count, leader_id, winner_id,
+             seq, version, ends_at, leader_max, extensions, bidder_count)
+), fenced AS (
+    SELECT a.id FROM auctions AS a JOIN u ON a.id = u.id
+    WHERE a.version = u.from_version AND a.owner_epoch = u.epoch
+    FOR UPDATE OF a
+), go AS (
+    SELECT count(*) = cardinality($1::bigint[]) AS ok FROM fenced
+), updated AS (
+    UPDATE auctions AS a SET
+        initial_ends_at = COALESCE(a.initial_ends_at, a.ends_at),
+        status = u.status, current_price = u.current_price, bid_count = u.bid_count,
+        leader_id = u.leader_id, leader_max = u.leader_max, extensions = u.extensions,
+        bidder_count = u.bidder_count,
+        winner_id = u.winner_id, seq = u.seq, version = u.version, ends_at = u.ends_at,
+        updated_at = now()
+    FROM u WHERE a.id = u.id AND (SELECT ok FROM go)
+), inserted AS (
+    INSERT INTO auction_events (auction_id, version, seq, type, at, kind, bidder_id, amount,
+        leader_id, leader_max, ends_at, reserve_met, cause_bidder_id, cause_bid_id,
+        cause_sent, payload)
+    SELECT auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id,
+        leader_max, ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent,
+        payload::jsonb
+    FROM unnest($15::bigint[], $16::bigint[], $17::bigint[], $18::text[],
+                $19::timestamptz[], $20::text[], $21::bigint[], $22::bigint[], $23::bigint[],
+                $24::bigint[], $25::timestamptz[], $26::bool[], $27::bigint[], $28::text[],
+                $29::bigint[], $30::text[])
+        AS e(auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id,
+             leader_max, ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent,
+             payload)
+    WHERE (SELECT ok FROM go)
+)
+SELECT id AS fenced_id FROM fenced
 """
 
 _Row = tuple[object, ...]
@@ -236,41 +249,23 @@ def _identity(row: _Row) -> tuple[object, ...]:
     return (row[2], row[3], row[5], row[6], row[7])
 
 
-async def write_items(conn: AnyConnection, items: Sequence[AppendItem]) -> set[int]:
-    """Fence and write inside the caller's transaction; returns the refused auctions.
-
-    When anything is refused nothing is inserted, and the caller must roll back.
-    """
+async def write_items(conn: AnyConnection | asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
+    """Fence and write in one statement; returns the refused auctions, having written nothing
+    at all when there are any."""
     fence = _fence_rows(items)
-    written = {r["id"] for r in await conn.fetch(_FENCE_SQL, *_columns(fence, 14))}
-    refused = {item.auction_id for item in items} - written
-    if refused:
-        return refused
     rows = [
         _event_row(item.auction_id, item.from_version + 1 + offset, event, payload)
         for item in items
         for offset, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
     ]
-    await conn.execute(_INSERT_SQL, *_columns(rows, 16))
-    return set()
+    args = (*_columns(fence, 14), *_columns(rows, 16))
+    written = {r["fenced_id"] for r in await conn.fetch(_APPEND_SQL, *args)}
+    return {item.auction_id for item in items} - written
 
 
 async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
-    try:
-        with translate():
-            async with pool.acquire() as conn, conn.transaction():
-                refused = await write_items(conn, items)
-                if refused:
-                    raise _Refused(refused)  # rolls the whole transaction back
-    except _Refused as exc:
-        return exc.auction_ids
-    return set()
-
-
-class _Refused(Exception):
-    def __init__(self, auction_ids: set[int]) -> None:
-        super().__init__(auction_ids)
-        self.auction_ids = auction_ids
+    with translate():
+        return await write_items(pool, items)
 
 
 async def public_events(

@@ -28,6 +28,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class _Connection(asyncpg.Connection):
+    """No reset query on release: nothing of ours leaves session state behind (no SET, LISTEN,
+    cursors or session advisory locks), and the default one costs a round trip per use,
+    a third of a batch write's. An open transaction is still rolled back by asyncpg."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """Open a pool whose every connection carries the JSON codecs, even after a reconnect."""
     with translate():
@@ -36,6 +45,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
             min_size=min_size,
             max_size=max_size,
             init=_init_connection,
+            connection_class=_Connection,
             timeout=CONNECT_TIMEOUT_S,
             command_timeout=COMMAND_TIMEOUT_S,
         )

@@ -20,8 +20,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _CHUNK = 64 * 1024
 _DEFAULT_PG_PORT = 5432
-# The server's CommandComplete for COMMIT: tag 'C', length 11, "COMMIT\0".
-_COMMIT_DONE = b"C\x00\x00\x00\x0bCOMMIT\x00"
+
+
+def command_complete(tag: bytes) -> bytes:
+    """The server's CommandComplete message for a command tag such as b"COMMIT"."""
+    return b"C" + (4 + len(tag) + 1).to_bytes(4, "big") + tag + b"\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class TcpProxy:
         self.refused = 0  # connections turned away while paused
         self.commits_cut = 0
         self._cut_commit = False
+        self._cut_marker = command_complete(b"COMMIT")
 
     async def start(self) -> TcpProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -99,13 +103,18 @@ class TcpProxy:
         for link in list(self._links):
             link.abort()
 
-    def cut_after_commit(self) -> None:
-        """The next COMMIT that succeeds on the server: drop its answer and cut the link."""
+    def cut_after_commit(self, tag: bytes = b"COMMIT") -> None:
+        """The next command with this tag that completes: drop its answer and cut the link.
+
+        A COMMIT, or a single statement in its own implicit transaction (committed at Sync,
+        before the server flushes the answer that carries the tag).
+        """
+        self._cut_marker = command_complete(tag)
         self._cut_commit = True
 
     def _lets_through(self, data: bytes) -> bool:
         """Whether a chunk from the server may reach the client (see `cut_after_commit`)."""
-        if self._cut_commit and _COMMIT_DONE in data:
+        if self._cut_commit and self._cut_marker in data:
             self._cut_commit = False
             self.commits_cut += 1
             return False
