@@ -24,7 +24,7 @@ from bidserver.actor import Reply, Subscription
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid
 from bidserver.config import WsRateLimit
 from bidserver.errors import BadRequest, BidserverError, RateLimited, Unauthenticated
-from bidserver.fanout import SLOW_CONSUMER_LIMIT, Frames
+from bidserver.fanout import SLOW_CONSUMER_LIMIT, Frames, server_frame
 from bidserver.handles import AuctionHandle, Directory
 from bidserver.ports import AuctionStore
 from bidserver.protocol import Format, Message, Ref
@@ -71,6 +71,9 @@ class Session:
         "_buffers",
         "_closing",
         "_ctx",
+        "_loop",
+        "_out",
+        "_out_bytes",
         "_subs",
         "_tasks",
         "claims",
@@ -86,8 +89,11 @@ class Session:
         self._subs: dict[int, object] = {}  # auction id -> token of the live subscription
         self._buffers: dict[int, list[Frames]] = {}  # auctions catching up from the database
         self._tasks: set[asyncio.Task[None]] = set()
-        self._bucket = _Bucket(ctx.rate, asyncio.get_running_loop().time())
+        self._loop = asyncio.get_running_loop()
+        self._bucket = _Bucket(ctx.rate, self._loop.time())
         self._closing = False
+        self._out: list[bytes] = []  # whole frames waiting for this loop turn's single write
+        self._out_bytes = 0
 
     @property
     def user_id(self) -> int | None:
@@ -102,32 +108,40 @@ class Session:
             if buffer is not None:
                 buffer.append(frames)
                 return
-        if self._writable():
-            self.conn.transport.write(frames.wire(self.fmt))
+        self._queue(frames.wire(self.fmt))
 
     def send(self, message: Message) -> None:
         data = protocol.encode(message, self.fmt)
         self._write(data.encode() if isinstance(data, str) else data)
 
-    def _writable(self) -> bool:
-        """Open and reading: a client holding too much unsent output is cut off instead."""
+    def _write(self, payload: bytes) -> None:
+        self._queue(server_frame(payload, self.fmt is Format.JSON))
+
+    def _queue(self, frame: bytes) -> None:
+        """Coalesce: every frame of this loop turn goes out in one write, in order.
+
+        Replies and events share the queue, so their order on the wire is the order they
+        were produced; a watcher of a hot auction costs one system call per turn, not one
+        per event. Frames are whole and unmasked, as `Frames.wire` explains.
+        """
+        out = self._out
+        if not out:
+            if self.conn.protocol.state is not State.OPEN:
+                return
+            self._loop.call_soon(self._flush)
+        out.append(frame)
+        self._out_bytes += len(frame)
+
+    def _flush(self) -> None:
+        out, size = self._out, self._out_bytes
+        self._out, self._out_bytes = [], 0
         conn = self.conn
         if conn.protocol.state is not State.OPEN:
-            return False
-        if conn.transport.get_write_buffer_size() > SLOW_CONSUMER_LIMIT:
-            self._cut_off()
-            return False
-        return True
-
-    def _write(self, data: bytes) -> None:
-        if not self._writable():
             return
-        conn = self.conn
-        if self.fmt is Format.JSON:
-            conn.protocol.send_text(data)
-        else:
-            conn.protocol.send_binary(data)
-        conn.send_data()
+        if conn.transport.get_write_buffer_size() + size > SLOW_CONSUMER_LIMIT:
+            self._cut_off()  # a client that does not read, before it holds 1 MiB of ours
+            return
+        conn.transport.writelines(out)
 
     def _cut_off(self) -> None:
         """Stop writing to a client that does not read, before it holds 1 MiB of ours."""
