@@ -121,6 +121,7 @@ class AuctionActor:
         self._released_seq = self.state.seq  # the last public event subscribers were sent
         self._subscribers: dict[Subscriber, None] = {}
         self._needs_reload = False
+        self._drain_due = False  # one drain per loop turn, however many writes landed
         self._reload_after = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_for: int | None = None  # the end the timer is armed for
@@ -295,6 +296,10 @@ class AuctionActor:
         else:
             self._releases.append(release)
 
+    def _drain_now(self) -> None:
+        self._drain_due = False
+        self._drain()
+
     def _drain(self) -> None:
         releases = self._releases
         while releases and not releases[0].pending:
@@ -341,7 +346,9 @@ class AuctionActor:
             release.pending = False
             # Answer and fan out on the next loop turn: the persister first sends its next
             # batch, so the database commits while we write to the sockets.
-            asyncio.get_running_loop().call_soon(self._drain)
+            if not self._drain_due:
+                self._drain_due = True
+                asyncio.get_running_loop().call_soon(self._drain_now)
             return
         log.warning(
             "write failed; recovering", extra={"auction": self.auction_id, "error": repr(error)}

@@ -33,7 +33,7 @@ class Frames:
 
     def text(self) -> str:
         if self._text is None:
-            self._text = encode_json(self.message)
+            self._text = self.utf8().decode()
         return self._text
 
     def binary(self) -> bytes:
@@ -43,7 +43,7 @@ class Frames:
 
     def utf8(self) -> bytes:
         if self._utf8 is None:
-            self._utf8 = self.text().encode()
+            self._utf8 = encode_json(self.message) if self._text is None else self._text.encode()
         return self._utf8
 
     def encoded(self, fmt: Format) -> bytes:

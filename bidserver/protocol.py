@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any, Final, NoReturn
 
 import msgpack
+import orjson
 
 from bidserver.auction.events import (
     BidPlaced,
@@ -152,9 +153,6 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 _JSON_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
-_JSON_ENCODER: Final = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
-)
 
 
 def _load(frame: str | bytes, fmt: Format) -> dict[Any, Any]:
@@ -313,15 +311,19 @@ _PARSERS: Final[dict[str, Callable[[dict[Any, Any], Ref], ClientMessage]]] = {
 # --- encoding ------------------------------------------------------------------------------
 
 
-def encode(message: Message, fmt: Format) -> str | bytes:
-    """One server message as a text frame (JSON) or a binary frame (msgpack)."""
+def encode(message: Message, fmt: Format) -> bytes:
+    """One server message as a text frame's UTF-8 JSON or a binary frame's msgpack.
+
+    orjson: compact, UTF-8, no NaN, 64-bit integers only; our messages hold ints far inside
+    that, and echoed refs are checked on the way in (`_ref`).
+    """
     if fmt is Format.JSON:
-        return _JSON_ENCODER.encode(message)
+        return orjson.dumps(message)
     return msgpack.packb(message, use_bin_type=True)
 
 
-def encode_json(message: Message) -> str:
-    return _JSON_ENCODER.encode(message)
+def encode_json(message: Message) -> bytes:
+    return orjson.dumps(message)
 
 
 def encode_msgpack(message: Message) -> bytes:

@@ -111,8 +111,7 @@ class Session:
         self._queue(frames.wire(self.fmt))
 
     def send(self, message: Message) -> None:
-        data = protocol.encode(message, self.fmt)
-        self._write(data.encode() if isinstance(data, str) else data)
+        self._write(protocol.encode(message, self.fmt))
 
     def _write(self, payload: bytes) -> None:
         self._queue(server_frame(payload, self.fmt is Format.JSON))

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from bidserver.errors import BadRequest
 
 MAX_MONEY = 10**12
 
-# (price strictly below, step); at or above the last bound the step is 1,000 (CONTRACT §2).
-_INCREMENTS: tuple[tuple[int, int], ...] = (
-    (1_000, 25),
-    (5_000, 50),
-    (10_000, 100),
-    (25_000, 250),
-    (50_000, 500),
-)
-_TOP_STEP = 1_000
+# Prices strictly below _BOUNDS[i] step by _STEPS[i]; at or above the last bound the step
+# is 1,000 (CONTRACT §2).
+_BOUNDS: tuple[int, ...] = (1_000, 5_000, 10_000, 25_000, 50_000)
+_STEPS: tuple[int, ...] = (25, 50, 100, 250, 500, 1_000)
 
 
 def increment(price: int) -> int:
     """The bid step that applies at `price`."""
-    for bound, step in _INCREMENTS:
-        if price < bound:
-            return step
-    return _TOP_STEP
+    return _STEPS[bisect_right(_BOUNDS, price)]
 
 
 def parse_money(value: object, field: str) -> int:

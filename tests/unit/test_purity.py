@@ -22,7 +22,7 @@ REPO: Final = Path(__file__).resolve().parents[2]
 PACKAGE: Final = REPO / "bidserver"
 
 ALLOWED_STDLIB: Final = frozenset(
-    {"__future__", "dataclasses", "enum", "typing", "collections.abc"}
+    {"__future__", "bisect", "dataclasses", "enum", "typing", "collections.abc"}
 )
 ALLOWED_PACKAGES: Final = ("bidserver.auction", "bidserver.errors")
 
