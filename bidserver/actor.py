@@ -344,6 +344,7 @@ class AuctionActor:
     def _written(self, release: _Release, error: BidserverError | None) -> None:
         if error is None:
             release.pending = False
+            release.unit = None  # the unit's callback holds the release: no cycle for the GC
             # Answer and fan out on the next loop turn: the persister first sends its next
             # batch, so the database commits while we write to the sockets.
             if not self._drain_due:

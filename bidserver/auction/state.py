@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from bidserver.auction.events import (
     BidPlaced,
@@ -42,9 +43,13 @@ class AuctionConfig:
     max_extensions: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class BidReply:
-    """The answer to an accepted bid, max bid or buy-now, as after the command."""
+class BidReply(NamedTuple):
+    """The answer to an accepted bid, max bid or buy-now, as after the command.
+
+    A tuple, not a dataclass: an auction remembers one per bidId, and tuples of ints and
+    strings leave the garbage collector's lists, so a hot auction's answers never make
+    full collections longer.
+    """
 
     amount: int
     leading: bool
