@@ -102,7 +102,7 @@ def _bid(state: AuctionState, command: PlaceBid | PlaceMaxBid, now: int) -> Deci
     if command.bid_id is not None:
         stored = state.answers.get((command.bidder_id, command.bid_id))
         if stored is not None:
-            return Decision(repeat=stored)
+            return Decision(repeat=BidReply(*stored))
     _require_biddable(state, command.bidder_id, now)
     cause = Cause(command.bidder_id, command.bid_id, value)
     if command.bidder_id == state.leader_id:

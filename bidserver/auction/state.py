@@ -46,9 +46,7 @@ class AuctionConfig:
 class BidReply(NamedTuple):
     """The answer to an accepted bid, max bid or buy-now, as after the command.
 
-    A tuple, not a dataclass: an auction remembers one per bidId, and tuples of ints and
-    strings leave the garbage collector's lists, so a hot auction's answers never make
-    full collections longer.
+    A named tuple so that `tuple(reply)` packs it for `AuctionState.answers` (see there).
     """
 
     amount: int
@@ -58,6 +56,15 @@ class BidReply(NamedTuple):
     bidder_alias: str
     seq: int
     ends_at: int
+
+
+PackedReply = tuple[int, bool, int, int, str, int, int]  # BidReply's fields, in order
+
+
+def pack(reply: BidReply) -> PackedReply:
+    """A plain tuple (never a subclass, which the collector would keep tracking)."""
+    r = reply
+    return (r.amount, r.leading, r.current_price, r.bid_count, r.bidder_alias, r.seq, r.ends_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,10 @@ class AuctionState:
     extensions: int = 0
     winner_id: int | None = None
     aliases: dict[int, str] = field(default_factory=dict)
-    answers: dict[tuple[int, str], BidReply] = field(default_factory=dict)
+    # One packed answer per bidId, as plain tuples of ints and strings: the garbage
+    # collector stops tracking those, so a hot auction's millions of answers never
+    # lengthen its full collections (a dataclass or named tuple stays tracked).
+    answers: dict[tuple[int, str], PackedReply] = field(default_factory=dict)
 
 
 def new_state(config: AuctionConfig) -> AuctionState:
@@ -179,7 +189,7 @@ def evolve(state: AuctionState, event: Event) -> None:
         state.seq = event.seq
         state.ended = Status.CANCELLED
     if cause is not None and cause.bid_id is not None:
-        state.answers[(cause.bidder_id, cause.bid_id)] = reply_for(state, cause)
+        state.answers[(cause.bidder_id, cause.bid_id)] = pack(reply_for(state, cause))
 
 
 def _apply_bid(state: AuctionState, event: BidPlaced) -> None:
