@@ -41,7 +41,7 @@ class AppendItem:
     owner_epoch: int
     from_version: int
     events: Sequence[Event]
-    payloads: Sequence[str | None]
+    payloads: Sequence[bytes | None]  # each public event's UTF-8 JSON, as sent
     projection: Projection
 
 

@@ -21,7 +21,7 @@ def apply_events(
     """Evolve `state` through `events`; returns (seq, frames) per public event and the item."""
     from_version = state.version
     frames: list[tuple[int, Frames]] = []
-    payloads: list[str | None] = []
+    payloads: list[bytes | None] = []
     for event in events:
         evolve(state, event)
         if isinstance(event, MaxRaised):
@@ -29,7 +29,7 @@ def apply_events(
             continue
         message = Frames(event_message(state, event))
         frames.append((event.seq, message))
-        payloads.append(message.text())
+        payloads.append(message.utf8())
     item = AppendItem(
         state.config.auction_id, epoch, from_version, events, payloads, projection(state, now)
     )
