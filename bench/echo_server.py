@@ -1,9 +1,10 @@
 """The transport ceiling: a bare `websockets` server that answers bids at once.
 
 Same library, options and write path as the bidserver gateway (no compression, 64 KiB
-frames, writes that never await), but no rules, actors or database: each `bid`/`max_bid`
-gets a `bid_result`-shaped reply immediately, and a `bid` event goes to the auction's
-subscribers, so `hot` with watchers has the same fan-out. `subscribe` answers with a
+frames, orjson, each connection's frames of a loop turn written at once by the gateway's
+`Outbox`, one prebuilt frame for every watcher), but no rules, actors or database: each
+`bid`/`max_bid` gets a `bid_result`-shaped reply immediately, and a `bid` event goes to
+the auction's subscribers, so `hot` with watchers has the same fan-out. `subscribe` answers with a
 snapshot, `ping` with `pong`, `auth` with `auth_ok`. It serves /health and /ready too.
 
     python -m bench.echo_server --port 8765
@@ -13,18 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 from collections import defaultdict
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 import uvloop
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from bidserver.fanout import Frames, Outbox, server_frame
+from bidserver.protocol import Format
 
 ENDS_AT = "2099-01-01T00:00:00.000Z"
 
@@ -37,6 +41,7 @@ class Echo:
     def __init__(self) -> None:
         self.seq: dict[int, int] = defaultdict(int)
         self.watchers: dict[int, set[ServerConnection]] = defaultdict(set)
+        self.outboxes: dict[ServerConnection, Outbox] = {}
 
     def answer(self, ws: ServerConnection, message: dict[str, Any]) -> None:
         kind, ref = message.get("type"), message.get("ref")
@@ -103,7 +108,9 @@ class Echo:
                 "at": _iso_now(),
                 **common,
             }
-            broadcast(watchers, json.dumps(event, separators=(",", ":")))
+            frame = Frames(event).wire(Format.JSON)
+            for watcher in watchers:
+                self.outboxes[watcher].put(frame)
 
     def _snapshot(self, auction_id: int) -> dict[str, Any]:
         seq = self.seq[auction_id]
@@ -121,19 +128,17 @@ class Echo:
             "endsAt": ENDS_AT,
         }
 
-    @staticmethod
-    def _reply(ws: ServerConnection, message: dict[str, Any], ref: Any) -> None:
+    def _reply(self, ws: ServerConnection, message: dict[str, Any], ref: Any) -> None:
         if ref is not None:
             message["ref"] = ref
-        broadcast(
-            [ws], json.dumps(message, separators=(",", ":"))
-        )  # written at once, never awaited
+        self.outboxes[ws].put(server_frame(orjson.dumps(message), True))
 
     async def handle(self, ws: ServerConnection) -> None:
+        self.outboxes[ws] = Outbox(ws, ws.transport.abort)
         try:
             async for frame in ws:
                 try:
-                    message = json.loads(frame)
+                    message = orjson.loads(frame)
                 except ValueError:
                     message = {}
                 self.answer(ws, message if isinstance(message, dict) else {})
@@ -142,6 +147,7 @@ class Echo:
         finally:
             for watchers in self.watchers.values():
                 watchers.discard(ws)
+            del self.outboxes[ws]
 
 
 def _http(connection: ServerConnection, request: Request) -> Response | None:

@@ -1,15 +1,20 @@
 """Server messages encoded once per wire format, and the non-blocking write to one socket.
 
 An event goes to every subscriber of an auction: it is encoded at most once per format
-(`Frames` caches both) and written straight into each socket's transport without awaiting
-it, as `websockets.broadcast` does. A socket whose unsent output passes the limit is cut
-off with 1013 instead: a client that does not read never holds more than about 1 MiB of
-the server's memory, and never slows the auction or anyone else.
+(`Frames` caches both, with the whole frame) and queued in each connection's `Outbox`,
+which writes all of a loop turn's frames at once without awaiting. A socket whose unsent
+output passes the limit is cut off with 1013 instead: a client that does not read never
+holds more than about 1 MiB of the server's memory, and never slows anyone else.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Protocol
+
+from websockets.asyncio.server import ServerConnection
+from websockets.protocol import State
 
 from bidserver import metrics
 from bidserver.protocol import Format, Message, encode_json, encode_msgpack
@@ -73,6 +78,45 @@ def server_frame(payload: bytes, text: bool) -> bytes:
     else:
         header = bytes((head, 127)) + size.to_bytes(8, "big")
     return header + payload
+
+
+class Outbox:
+    """One connection's frames of this loop turn, written together, in order, in one call.
+
+    A watcher of a hot auction then costs one system call per turn rather than one per
+    event, and replies keep their place among events. A client that would hold more than
+    `SLOW_CONSUMER_LIMIT` unsent is handed to `overflow` (the caller cuts it off) instead.
+    """
+
+    __slots__ = ("_conn", "_frames", "_loop", "_overflow", "_size")
+
+    def __init__(self, conn: ServerConnection, overflow: Callable[[], None]) -> None:
+        self._conn = conn
+        self._overflow = overflow
+        self._loop = asyncio.get_running_loop()
+        self._frames: list[bytes] = []
+        self._size = 0
+
+    def put(self, frame: bytes) -> None:
+        """Queue a whole frame (as `Frames.wire` or `server_frame` build it); never blocks."""
+        frames = self._frames
+        if not frames:
+            if self._conn.protocol.state is not State.OPEN:
+                return
+            self._loop.call_soon(self._flush)
+        frames.append(frame)
+        self._size += len(frame)
+
+    def _flush(self) -> None:
+        frames, size = self._frames, self._size
+        self._frames, self._size = [], 0
+        conn = self._conn
+        if conn.protocol.state is not State.OPEN:
+            return  # closing: nothing may follow the close frame
+        if conn.transport.get_write_buffer_size() + size > SLOW_CONSUMER_LIMIT:
+            self._overflow()
+            return
+        conn.transport.writelines(frames)
 
 
 class Subscriber(Protocol):

@@ -17,14 +17,13 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 
 from bidserver import metrics, protocol
 from bidserver.actor import Reply, Subscription
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid
 from bidserver.config import WsRateLimit
 from bidserver.errors import BadRequest, BidserverError, RateLimited, Unauthenticated
-from bidserver.fanout import SLOW_CONSUMER_LIMIT, Frames, server_frame
+from bidserver.fanout import Frames, Outbox, server_frame
 from bidserver.handles import AuctionHandle, Directory
 from bidserver.ports import AuctionStore
 from bidserver.protocol import Format, Message, Ref
@@ -72,8 +71,7 @@ class Session:
         "_closing",
         "_ctx",
         "_loop",
-        "_out",
-        "_out_bytes",
+        "_outbox",
         "_subs",
         "_tasks",
         "claims",
@@ -92,8 +90,7 @@ class Session:
         self._loop = asyncio.get_running_loop()
         self._bucket = _Bucket(ctx.rate, self._loop.time())
         self._closing = False
-        self._out: list[bytes] = []  # whole frames waiting for this loop turn's single write
-        self._out_bytes = 0
+        self._outbox = Outbox(conn, self._cut_off)
 
     @property
     def user_id(self) -> int | None:
@@ -108,39 +105,13 @@ class Session:
             if buffer is not None:
                 buffer.append(frames)
                 return
-        self._queue(frames.wire(self.fmt))
+        self._outbox.put(frames.wire(self.fmt))
 
     def send(self, message: Message) -> None:
         self._write(protocol.encode(message, self.fmt))
 
     def _write(self, payload: bytes) -> None:
-        self._queue(server_frame(payload, self.fmt is Format.JSON))
-
-    def _queue(self, frame: bytes) -> None:
-        """Coalesce: every frame of this loop turn goes out in one write, in order.
-
-        Replies and events share the queue, so their order on the wire is the order they
-        were produced; a watcher of a hot auction costs one system call per turn, not one
-        per event. Frames are whole and unmasked, as `Frames.wire` explains.
-        """
-        out = self._out
-        if not out:
-            if self.conn.protocol.state is not State.OPEN:
-                return
-            self._loop.call_soon(self._flush)
-        out.append(frame)
-        self._out_bytes += len(frame)
-
-    def _flush(self) -> None:
-        out, size = self._out, self._out_bytes
-        self._out, self._out_bytes = [], 0
-        conn = self.conn
-        if conn.protocol.state is not State.OPEN:
-            return
-        if conn.transport.get_write_buffer_size() + size > SLOW_CONSUMER_LIMIT:
-            self._cut_off()  # a client that does not read, before it holds 1 MiB of ours
-            return
-        conn.transport.writelines(out)
+        self._outbox.put(server_frame(payload, self.fmt is Format.JSON))
 
     def _cut_off(self) -> None:
         """Stop writing to a client that does not read, before it holds 1 MiB of ours."""
