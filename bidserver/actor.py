@@ -36,9 +36,9 @@ from bidserver.auction import (
 from bidserver.errors import BidserverError, Unavailable
 from bidserver.fanout import Frames, Subscriber
 from bidserver.persister import Persister, WriteUnit
-from bidserver.ports import AuctionStore, LoadedAuction
+from bidserver.ports import AppendItem, AuctionStore, LoadedAuction
 from bidserver.protocol import notice_message
-from bidserver.recording import apply_events
+from bidserver.recording import projection, record_events
 from bidserver.timefmt import now_ms
 
 log = logging.getLogger("bidserver.actor")
@@ -96,6 +96,16 @@ class _AdminRequest:
     done: SnapshotFn | None
 
 
+@dataclass(slots=True)
+class _Turn:
+    """Events decided since the actor last yielded: the persister gets them as one unit."""
+
+    from_version: int
+    events: list[Event] = field(default_factory=list)
+    payloads: list[bytes | None] = field(default_factory=list)
+    releases: list[_Release] = field(default_factory=list)
+
+
 _STOP = object()
 _Message = _BidRequest | _SubscribeRequest | _AdminRequest | object
 
@@ -117,6 +127,7 @@ class AuctionActor:
         self._durable = durable
         self._inbox: asyncio.Queue[_Message] = asyncio.Queue()
         self._releases: deque[_Release] = deque()
+        self._turn: _Turn | None = None
         self._recent: deque[tuple[int, Frames]] = deque(maxlen=RECENT_EVENTS)
         self._released_seq = self.state.seq  # the last public event subscribers were sent
         self._subscribers: dict[Subscriber, None] = {}
@@ -178,8 +189,11 @@ class AuctionActor:
 
     async def _run(self) -> None:
         while True:
+            if self._inbox.empty():
+                self._seal()  # about to yield: what this turn decided goes to the persister
             message = await self._inbox.get()
             if message is _STOP:
+                self._seal()
                 self._refuse_rest()
                 return
             self.last_active = asyncio.get_running_loop().time()
@@ -241,16 +255,33 @@ class AuctionActor:
     def _record(self, events: tuple[Event, ...], notices: tuple[Notice, ...], now: int) -> _Release:
         if not events:
             return _Release()
-        frames, item = apply_events(self.state, events, self.epoch, now)
-        release = _Release(frames=frames, notices=notices)
-        if self._durable:
-            release.unit = WriteUnit(item, partial(self._written, release))
-            release.pending = True
-            self._persister.submit(release.unit)
-        else:
-            self._persister.submit(WriteUnit(item, self._written_behind))
+        turn = self._turn
+        if turn is None:
+            turn = self._turn = _Turn(self.state.version)
+        frames, payloads = record_events(self.state, events)
+        turn.events.extend(events)
+        turn.payloads.extend(payloads)
+        release = _Release(frames=frames, notices=notices, pending=self._durable)
+        turn.releases.append(release)
         self._schedule_close()
         return release
+
+    def _seal(self) -> None:
+        """One write for every command of the turn: a bid no longer costs its own item,
+        projection and persister entry, and the batch commits them all the same."""
+        turn, self._turn = self._turn, None
+        if turn is None:
+            return
+        state = self.state
+        item = AppendItem(self.auction_id, self.epoch, turn.from_version, turn.events,
+                          turn.payloads, projection(state, now_ms()))  # fmt: skip
+        if not self._durable:
+            self._persister.submit(WriteUnit(item, self._written_behind))
+            return
+        unit = WriteUnit(item, partial(self._written, turn.releases))
+        for release in turn.releases:
+            release.unit = unit
+        self._persister.submit(unit)
 
     def _on_subscribe(self, request: _SubscribeRequest) -> None:
         snap = snapshot(self.state, now_ms())
@@ -341,10 +372,11 @@ class AuctionActor:
             return None
         return [frames for seq, frames in recent if since_seq < seq <= up_to]
 
-    def _written(self, release: _Release, error: BidserverError | None) -> None:
+    def _written(self, releases: list[_Release], error: BidserverError | None) -> None:
         if error is None:
-            release.pending = False
-            release.unit = None  # the unit's callback holds the release: no cycle for the GC
+            for release in releases:
+                release.pending = False
+                release.unit = None  # the unit's callback holds the release: no cycle for GC
             # Answer and fan out on the next loop turn: the persister first sends its next
             # batch, so the database commits while we write to the sockets.
             if not self._drain_due:
@@ -355,10 +387,11 @@ class AuctionActor:
             "write failed; recovering", extra={"auction": self.auction_id, "error": repr(error)}
         )
         failure = Unavailable("the bid's fate is not known to be stored; retry with its bidId")
-        releases, self._releases = self._releases, deque()
-        for waiting in releases:
+        everything, self._releases = self._releases, deque()
+        for waiting in everything:
             if waiting.unit is not None:
                 waiting.unit.cancelled = True
+                waiting.unit = None
             if waiting.on_fail is not None:
                 waiting.on_fail(failure)
         self._needs_reload = True

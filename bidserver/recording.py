@@ -20,6 +20,17 @@ def apply_events(
 ) -> tuple[list[tuple[int, Frames]], AppendItem]:
     """Evolve `state` through `events`; returns (seq, frames) per public event and the item."""
     from_version = state.version
+    frames, payloads = record_events(state, events)
+    item = AppendItem(
+        state.config.auction_id, epoch, from_version, events, payloads, projection(state, now)
+    )
+    return frames, item
+
+
+def record_events(
+    state: AuctionState, events: Sequence[Event]
+) -> tuple[list[tuple[int, Frames]], list[bytes | None]]:
+    """Evolve `state` through `events`: (seq, frames) per public event, a payload per event."""
     frames: list[tuple[int, Frames]] = []
     payloads: list[bytes | None] = []
     for event in events:
@@ -30,10 +41,7 @@ def apply_events(
         message = Frames(event_message(state, event))
         frames.append((event.seq, message))
         payloads.append(message.utf8())
-    item = AppendItem(
-        state.config.auction_id, epoch, from_version, events, payloads, projection(state, now)
-    )
-    return frames, item
+    return frames, payloads
 
 
 def projection(state: AuctionState, now: int) -> Projection:
