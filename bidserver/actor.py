@@ -119,6 +119,7 @@ class AuctionActor:
         *,
         durable: bool = True,
     ) -> None:
+        self._loop = asyncio.get_running_loop()
         self.auction_id = loaded.config.auction_id
         self.state = replay(loaded.config, loaded.events)
         self.epoch = loaded.owner_epoch
@@ -138,7 +139,7 @@ class AuctionActor:
         self._timer_for: int | None = None  # the end the timer is armed for
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
-        self.last_active = asyncio.get_running_loop().time()
+        self.last_active = self._loop.time()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -165,8 +166,7 @@ class AuctionActor:
             # Refuse at the door rather than queue into collapse: nothing was decided.
             reply(Unavailable("the server is busy; retry with the same bidId"))
             return
-        loop = asyncio.get_running_loop()
-        self._post(_BidRequest(command, reply, loop.time()))
+        self._post(_BidRequest(command, reply, self._loop.time()))
 
     def subscribe(self, subscriber: Subscriber, since_seq: int | None, done: SubscribeFn) -> None:
         self._post(_SubscribeRequest(subscriber, since_seq, done))
@@ -196,7 +196,7 @@ class AuctionActor:
                 self._seal()
                 self._refuse_rest()
                 return
-            self.last_active = asyncio.get_running_loop().time()
+            self.last_active = self._loop.time()
             if self._needs_reload and not await self._reload():
                 _refuse(message, Unavailable("auction state is being recovered; retry"))
                 continue
@@ -230,8 +230,10 @@ class AuctionActor:
         received = request.received
         code = reply.code if isinstance(reply, BidserverError) else "accepted"
 
+        loop = self._loop
+
         def answer() -> None:
-            metrics.BID_ACK_SECONDS.observe(asyncio.get_running_loop().time() - received)
+            metrics.BID_ACK_SECONDS.observe(loop.time() - received)
             metrics.count_bid(code)
             request.reply(reply)
 
@@ -381,7 +383,7 @@ class AuctionActor:
             # batch, so the database commits while we write to the sockets.
             if not self._drain_due:
                 self._drain_due = True
-                asyncio.get_running_loop().call_soon(self._drain_now)
+                self._loop.call_soon(self._drain_now)
             return
         log.warning(
             "write failed; recovering", extra={"auction": self.auction_id, "error": repr(error)}
@@ -451,7 +453,7 @@ class AuctionActor:
         if target is None:
             return
         delay = max(0.0, (target - now_ms()) / 1000)
-        self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
+        self._timer = self._loop.call_later(delay, self._tick)
 
     def _tick(self) -> None:
         self._timer = None

@@ -119,7 +119,7 @@ class Session:
         conn = self.conn
         conn.protocol.fail(1013, "too slow: messages not read")
         conn.send_data()
-        asyncio.get_running_loop().call_later(CUT_OFF_GRACE_S, conn.transport.abort)
+        self._loop.call_later(CUT_OFF_GRACE_S, conn.transport.abort)
 
     def _error(self, err: BidserverError, ref: Ref) -> None:
         self.send(protocol.error(err, ref))
@@ -164,7 +164,7 @@ class Session:
     def _on_frame(self, frame: str | bytes) -> None:
         if self._closing:
             return
-        if not self._bucket.take(asyncio.get_running_loop().time()):
+        if not self._bucket.take(self._loop.time()):
             metrics.RATE_LIMITED.inc()
             if self._bucket.strikes > self._bucket.rate:
                 self._closing = True  # kept going after `rate_limited`: policy violation
@@ -248,7 +248,7 @@ class Session:
         then(actor)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
