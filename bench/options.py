@@ -17,7 +17,7 @@ class Options:
     duration: float = 10.0
     warmup: float | None = None  # None: 20 % of the duration, at most 2 s
     rate: float = 2000.0
-    connections: int = 50
+    connections: int = 200
     watchers: int = 10
     auctions: int = 1
     stalled: int = 0
