@@ -98,7 +98,7 @@ class RowLockAuction:
             alias = state.aliases.get(bidder)
             answer = await stored_answer(conn, self.auction_id, bidder, command.bid_id, alias)
             if answer is not None:
-                state.answers[(bidder, command.bid_id)] = pack(answer)
+                state.answers.setdefault(bidder, {})[command.bid_id] = pack(answer)
 
     async def _apply(
         self, conn: Any, state: AuctionState, command: BidCommand | CancelAuction

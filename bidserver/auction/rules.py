@@ -34,6 +34,7 @@ from bidserver.auction.money import increment, parse_money
 from bidserver.auction.state import (
     AuctionState,
     BidReply,
+    PackedReply,
     Status,
     buy_now_offered,
     evolve,
@@ -51,6 +52,8 @@ from bidserver.errors import (
     MaxBelowCurrent,
     SellerCannotBid,
 )
+
+_NO_ANSWERS: dict[str, PackedReply] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ def _bid(state: AuctionState, command: PlaceBid | PlaceMaxBid, now: int) -> Deci
         "maxAmount" if is_max else "amount",
     )
     if command.bid_id is not None:
-        stored = state.answers.get((command.bidder_id, command.bid_id))
+        stored = state.answers.get(command.bidder_id, _NO_ANSWERS).get(command.bid_id)
         if stored is not None:
             return Decision(repeat=BidReply(*stored))
     _require_biddable(state, command.bidder_id, now)
