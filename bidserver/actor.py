@@ -1,7 +1,8 @@
 """One live auction: a task with an inbox, the only writer of that auction's state.
 
 The actor asks the pure core to decide, applies the events at once (so the next bid is
-decided without waiting for the database) and hands them to the persister. What a command
+decided without waiting for the database) and, before it next yields, hands everything the
+turn decided to the persister as one unit. What a command
 produces for the outside world (the bidder's answer, public events, private notices, a
 subscription's snapshot) waits in `_releases`, in command order, until the writes before
 it commit: in durable mode nothing is acknowledged or broadcast that is not stored. If a
