@@ -10,6 +10,8 @@ holds more than about 1 MiB of the server's memory, and never slows anyone else.
 from __future__ import annotations
 
 import asyncio
+import logging
+import weakref
 from collections.abc import Callable
 from typing import Protocol
 
@@ -18,6 +20,8 @@ from websockets.protocol import State
 
 from bidserver import metrics
 from bidserver.protocol import Format, Message, encode_json, encode_msgpack
+
+log = logging.getLogger("bidserver.fanout")
 
 # Cut off before the buffer can reach 1 MiB: a frame is at most ~64 KiB, so checking
 # before each write at this threshold keeps every socket below the contract's bound.
@@ -88,12 +92,12 @@ class Outbox:
     `SLOW_CONSUMER_LIMIT` unsent is handed to `overflow` (the caller cuts it off) instead.
     """
 
-    __slots__ = ("_conn", "_frames", "_loop", "_overflow", "_size")
+    __slots__ = ("_conn", "_flusher", "_frames", "_overflow", "_size")
 
     def __init__(self, conn: ServerConnection, overflow: Callable[[], None]) -> None:
         self._conn = conn
         self._overflow = overflow
-        self._loop = asyncio.get_running_loop()
+        self._flusher = _flusher_of(asyncio.get_running_loop())
         self._frames: list[bytes] = []
         self._size = 0
 
@@ -103,11 +107,11 @@ class Outbox:
         if not frames:
             if self._conn.protocol.state is not State.OPEN:
                 return
-            self._loop.call_soon(self._flush)
+            self._flusher.add(self)
         frames.append(frame)
         self._size += len(frame)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         frames, size = self._frames, self._size
         self._frames, self._size = [], 0
         conn = self._conn
@@ -117,6 +121,45 @@ class Outbox:
             self._overflow()
             return
         conn.transport.writelines(frames)
+
+
+class _Flusher:
+    """Flushes every outbox that got frames this loop turn, from one callback: an event
+    for 1,000 watchers schedules one callback, not 1,000."""
+
+    __slots__ = ("_due", "_loop", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: list[Outbox] = []
+        self._scheduled = False
+
+    def add(self, outbox: Outbox) -> None:
+        self._due.append(outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._run)
+
+    def _run(self) -> None:
+        due, self._due = self._due, []
+        self._scheduled = False
+        for outbox in due:
+            try:
+                outbox.flush()
+            except Exception:  # one broken socket must not cost the others their frames
+                log.exception("flushing a connection failed")
+
+
+_FLUSHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _flusher_of(loop: asyncio.AbstractEventLoop) -> _Flusher:
+    flusher = _FLUSHERS.get(loop)
+    if flusher is None:
+        flusher = _FLUSHERS[loop] = _Flusher(loop)
+    return flusher
 
 
 class Subscriber(Protocol):

@@ -3,8 +3,9 @@
 Actors never await the database. They hand `WriteUnit`s to the persister and go on
 deciding; the persister writes whatever has queued up in one fenced statement (its own
 transaction, one round trip), while the next batch accumulates behind it (so batches grow
-with load and latency stays one commit when idle). A unit's `on_done` runs after its transaction: None on commit, or the error.
-In memory-ack mode a failed batch is retried in order instead, since it was already acked.
+with load and latency stays one commit when idle). A unit's `on_done` runs after its
+transaction: None on commit, or the error. In memory-ack mode a failed batch is retried
+in order instead, since it was already acked.
 """
 
 from __future__ import annotations
