@@ -138,9 +138,9 @@ class _Flusher:
         self._due.append(outbox)
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self._run)
+            self._loop.call_soon(self.run)
 
-    def _run(self) -> None:
+    def run(self) -> None:
         due, self._due = self._due, []
         self._scheduled = False
         for outbox in due:
@@ -153,6 +153,13 @@ class _Flusher:
 _FLUSHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def flush_pending() -> None:
+    """Write every queued frame now: before closing sockets, so no answer is left behind."""
+    flusher = _FLUSHERS.get(asyncio.get_running_loop())
+    if flusher is not None:
+        flusher.run()
 
 
 def _flusher_of(loop: asyncio.AbstractEventLoop) -> _Flusher:

@@ -11,6 +11,7 @@ from websockets.exceptions import NegotiationError
 from websockets.http11 import Request, Response
 from websockets.typing import Origin, Subprotocol
 
+from bidserver.fanout import flush_pending
 from bidserver.health import Readiness
 from bidserver.protocol import MAX_FRAME_BYTES, SUBPROTOCOLS
 from bidserver.session import GatewayContext, Session
@@ -87,6 +88,7 @@ class Gateway:
 
     async def close(self) -> None:
         """Close every connection with 1001 (going away) and wait for the handlers."""
+        flush_pending()  # answers released by the drain go out before the close frames
         if self._server is not None:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
