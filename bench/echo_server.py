@@ -1,7 +1,8 @@
 """The transport ceiling: a bare `websockets` server that answers bids at once.
 
 Same library, options and write path as the bidserver gateway (no compression, 64 KiB
-frames, orjson, each connection's frames of a loop turn written at once by the gateway's
+frames, orjson, whole frames handed to the handler from `data_received` by the gateway's
+`BidderConnection`, each connection's frames of a loop turn written at once by the gateway's
 `Outbox`, one prebuilt frame for every watcher), but no rules, actors or database: each
 `bid`/`max_bid` gets a `bid_result`-shaped reply immediately, and a `bid` event goes to
 the auction's subscribers, so `hot` with watchers has the same fan-out. `subscribe` answers with a
@@ -17,6 +18,7 @@ import asyncio
 import signal
 from collections import defaultdict
 from datetime import UTC, datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -29,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from bidserver.fanout import Frames, Outbox, server_frame
 from bidserver.protocol import Format
+from bidserver.wsconn import BidderConnection
 
 ENDS_AT = "2099-01-01T00:00:00.000Z"
 
@@ -112,6 +115,13 @@ class Echo:
             for watcher in watchers:
                 self.outboxes[watcher].put(frame)
 
+    def on_frame(self, ws: ServerConnection, frame: str | bytes) -> None:
+        try:
+            message = orjson.loads(frame)
+        except ValueError:
+            message = {}
+        self.answer(ws, message if isinstance(message, dict) else {})
+
     def _snapshot(self, auction_id: int) -> dict[str, Any]:
         seq = self.seq[auction_id]
         return {
@@ -135,13 +145,12 @@ class Echo:
 
     async def handle(self, ws: ServerConnection) -> None:
         self.outboxes[ws] = Outbox(ws, ws.transport.abort)
+        on_frame = partial(self.on_frame, ws)
+        if isinstance(ws, BidderConnection):
+            ws.on_message = on_frame  # the gateway's read path too
         try:
             async for frame in ws:
-                try:
-                    message = orjson.loads(frame)
-                except ValueError:
-                    message = {}
-                self.answer(ws, message if isinstance(message, dict) else {})
+                on_frame(frame)
         except ConnectionClosed:
             pass
         finally:
@@ -182,6 +191,7 @@ async def main(host: str, port: int) -> None:
         ping_interval=20,
         ping_timeout=20,
         close_timeout=5,
+        create_connection=BidderConnection,
     ) as server:
         await stop.wait()
         server.close(close_connections=True)

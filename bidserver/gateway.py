@@ -15,6 +15,7 @@ from bidserver.fanout import flush_pending
 from bidserver.health import Readiness
 from bidserver.protocol import MAX_FRAME_BYTES, SUBPROTOCOLS
 from bidserver.session import GatewayContext, Session
+from bidserver.wsconn import BidderConnection
 from bidserver.wshttp import answer_http, json_response
 
 _TOKEN_PARAMS = frozenset({"token", "access_token", "accesstoken", "jwt", "auth"})
@@ -73,6 +74,7 @@ class Gateway:
             ping_timeout=20,
             close_timeout=5,
             backlog=2048,  # the default 100 drops SYNs when thousands connect at once
+            create_connection=BidderConnection,
         )
         return self._server
 

@@ -29,6 +29,7 @@ from bidserver.ports import AuctionStore
 from bidserver.protocol import Format, Message, Ref
 from bidserver.timefmt import now_ms
 from bidserver.tokens import Claims, verify_access
+from bidserver.wsconn import BidderConnection
 
 log = logging.getLogger("bidserver.session")
 
@@ -130,7 +131,9 @@ class Session:
         metrics.CONNECTIONS.inc()
         try:
             self._auth_from_handshake()
-            async for frame in self.conn:
+            if isinstance(self.conn, BidderConnection):
+                self.conn.on_message = self._on_frame  # from now on, frames come straight here
+            async for frame in self.conn:  # those that came before, or fragmented ones
                 self._on_frame(frame)
         except ConnectionClosed:
             pass

@@ -277,3 +277,35 @@ async def test_a_flood_is_rate_limited_then_closed_with_1008(db: asyncpg.Pool) -
         # A well-behaved client of the same server is within its own budget.
         async with server.client(user) as again:
             await _still_served(again, auction_id, 1050)
+
+
+async def test_a_text_frame_of_invalid_utf8_closes_with_1007(db: asyncpg.Pool) -> None:
+    user = await make_user(db)
+    auction_id, _ = await make_auction(db, starting_price=1000)
+    async with (
+        running_engine(db) as server,
+        server.client() as ws,
+        server.client(user) as bystander,
+    ):
+        await subscribe(bystander, auction_id)
+        assert (await ask(ws, {"type": "ping"}))["type"] == "pong"
+        # The client library refuses to send this, so write the raw frame beneath it.
+        ws.protocol.send_text(b'{"type":"ping","x":"\xff\xfe"}')
+        ws.send_data()
+        code, before = await close_code(ws)
+        assert (code, before) == (1007, [])
+        await _still_served(bystander, auction_id, 1000)
+
+
+async def test_a_fragmented_message_is_answered_in_order_with_the_rest(db: asyncpg.Pool) -> None:
+    """Whole frames take the fast path, fragmented messages the library's: order holds."""
+    user = await make_user(db)
+    auction_id, _ = await make_auction(db, starting_price=1000)
+    async with running_engine(db) as server, server.client(user) as ws:
+        await ws.send(json.dumps({"type": "ping", "ref": "whole-1"}))
+        fragments = ['{"type":"ping",', '"ref":"fragmented"}']
+        await ws.send(fragments)  # one text message in two frames
+        await ws.send(json.dumps({"type": "ping", "ref": "whole-2"}))
+        refs = [(await recv(ws))["ref"] for _ in range(3)]
+        assert refs == ["whole-1", "fragmented", "whole-2"]
+        assert (await accepted_bid(ws, auction_id, 1000))["seq"] == 1
