@@ -15,14 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 
 from bidserver import metrics
 from bidserver.auction import (
     BidCommand,
-    BidReply,
     CancelAuction,
     CloseIfDue,
     Command,
@@ -36,6 +33,22 @@ from bidserver.auction import (
 )
 from bidserver.errors import BidserverError, Unavailable
 from bidserver.fanout import Frames, Subscriber
+from bidserver.mailbox import (
+    STOP,
+    AdminRequest,
+    BidRequest,
+    Message,
+    Release,
+    Reply,
+    ReplyFn,
+    SnapshotFn,
+    SubscribeFn,
+    SubscribeRequest,
+    Subscription,
+    Turn,
+    fail_subscription,
+    refuse,
+)
 from bidserver.persister import Persister, WriteUnit
 from bidserver.ports import AppendItem, AuctionStore, LoadedAuction
 from bidserver.protocol import notice_message
@@ -48,67 +61,6 @@ RECENT_EVENTS = 32  # replayable from memory on resume; older ones come from the
 MAX_REPLAY = 10_000  # a client further behind than this starts again from the snapshot
 MAX_INBOX = 5_000  # bids waiting for one auction beyond this are refused as `unavailable`
 RELOAD_BACKOFF_S = 0.25
-
-Reply = BidReply | BidserverError
-ReplyFn = Callable[[Reply], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """What a subscriber gets at release: the snapshot and how to catch up from sinceSeq."""
-
-    snapshot: Snapshot
-    recovered: bool
-    backlog: list[Frames]  # from memory
-    fetch_after: int | None  # if set: fetch (fetch_after, snapshot.seq] from the database
-
-
-SubscribeFn = Callable[[Subscription | BidserverError], bool]
-SnapshotFn = Callable[[Snapshot | BidserverError], None]
-
-
-@dataclass(slots=True, eq=False)
-class _Release:
-    reply: Callable[[], None] | None = None
-    frames: list[tuple[int, Frames]] = field(default_factory=list)
-    notices: tuple[Notice, ...] = ()
-    on_fail: Callable[[BidserverError], None] | None = None
-    unit: WriteUnit | None = None
-    pending: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _BidRequest:
-    command: BidCommand
-    reply: ReplyFn
-    received: float
-
-
-@dataclass(frozen=True, slots=True)
-class _SubscribeRequest:
-    subscriber: Subscriber
-    since_seq: int | None
-    done: SubscribeFn
-
-
-@dataclass(frozen=True, slots=True)
-class _AdminRequest:
-    command: CancelAuction | CloseIfDue
-    done: SnapshotFn | None
-
-
-@dataclass(slots=True)
-class _Turn:
-    """Events decided since the actor last yielded: the persister gets them as one unit."""
-
-    from_version: int
-    events: list[Event] = field(default_factory=list)
-    payloads: list[bytes | None] = field(default_factory=list)
-    releases: list[_Release] = field(default_factory=list)
-
-
-_STOP = object()
-_Message = _BidRequest | _SubscribeRequest | _AdminRequest | object
 
 
 class AuctionActor:
@@ -127,9 +79,9 @@ class AuctionActor:
         self._store = store
         self._persister = persister
         self._durable = durable
-        self._inbox: asyncio.Queue[_Message] = asyncio.Queue()
-        self._releases: deque[_Release] = deque()
-        self._turn: _Turn | None = None
+        self._inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self._releases: deque[Release] = deque()
+        self._turn: Turn | None = None
         self._recent: deque[tuple[int, Frames]] = deque(maxlen=RECENT_EVENTS)
         self._released_seq = self.state.seq  # the last public event subscribers were sent
         self._subscribers: dict[Subscriber, None] = {}
@@ -151,7 +103,7 @@ class AuctionActor:
     async def stop(self) -> None:
         """Finish what is in the inbox, then end; releases still waiting end with the writes."""
         self._stopped = True
-        self._inbox.put_nowait(_STOP)
+        self._inbox.put_nowait(STOP)
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._timer is not None:
@@ -167,20 +119,20 @@ class AuctionActor:
             # Refuse at the door rather than queue into collapse: nothing was decided.
             reply(Unavailable("the server is busy; retry with the same bidId"))
             return
-        self._post(_BidRequest(command, reply, self._loop.time()))
+        self._post(BidRequest(command, reply, self._loop.time()))
 
     def subscribe(self, subscriber: Subscriber, since_seq: int | None, done: SubscribeFn) -> None:
-        self._post(_SubscribeRequest(subscriber, since_seq, done))
+        self._post(SubscribeRequest(subscriber, since_seq, done))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.pop(subscriber, None)
 
     def cancel(self, done: SnapshotFn) -> None:
-        self._post(_AdminRequest(CancelAuction(), done))
+        self._post(AdminRequest(CancelAuction(), done))
 
     def current_snapshot(self, done: SnapshotFn) -> None:
         """A snapshot of committed state, answered in order with everything before it."""
-        self._post(_AdminRequest(CloseIfDue(), done))
+        self._post(AdminRequest(CloseIfDue(), done))
 
     @property
     def subscriber_count(self) -> int:
@@ -193,40 +145,40 @@ class AuctionActor:
             if self._inbox.empty():
                 self._seal()  # about to yield: what this turn decided goes to the persister
             message = await self._inbox.get()
-            if message is _STOP:
+            if message is STOP:
                 self._seal()
                 self._refuse_rest()
                 return
             self.last_active = self._loop.time()
             if self._needs_reload and not await self._reload():
-                _refuse(message, Unavailable("auction state is being recovered; retry"))
+                refuse(message, Unavailable("auction state is being recovered; retry"))
                 continue
             try:
                 self._dispatch(message)
             except Exception:
                 log.exception("actor failed a message", extra={"auction": self.auction_id})
-                _refuse(message, Unavailable("internal failure; retry"))
+                refuse(message, Unavailable("internal failure; retry"))
 
     def _refuse_rest(self) -> None:
         """Anything that raced in behind the stop goes back: the caller retries elsewhere."""
         while not self._inbox.empty():
-            _refuse(self._inbox.get_nowait(), Unavailable("auction moved; retry"))
+            refuse(self._inbox.get_nowait(), Unavailable("auction moved; retry"))
 
-    def _post(self, message: _Message) -> None:
+    def _post(self, message: Message) -> None:
         if self._stopped:
-            _refuse(message, Unavailable("auction moved; retry"))
+            refuse(message, Unavailable("auction moved; retry"))
         else:
             self._inbox.put_nowait(message)
 
-    def _dispatch(self, message: _Message) -> None:
-        if isinstance(message, _BidRequest):
+    def _dispatch(self, message: Message) -> None:
+        if isinstance(message, BidRequest):
             self._on_bid(message)
-        elif isinstance(message, _SubscribeRequest):
+        elif isinstance(message, SubscribeRequest):
             self._on_subscribe(message)
-        elif isinstance(message, _AdminRequest):
+        elif isinstance(message, AdminRequest):
             self._on_admin(message)
 
-    def _on_bid(self, request: _BidRequest) -> None:
+    def _on_bid(self, request: BidRequest) -> None:
         reply, release = self._apply(request.command)
         received = request.received
         code = reply.code if isinstance(reply, BidserverError) else "accepted"
@@ -242,29 +194,29 @@ class AuctionActor:
         release.on_fail = request.reply
         self._enqueue(release)
 
-    def _apply(self, command: Command) -> tuple[Reply, _Release]:
+    def _apply(self, command: Command) -> tuple[Reply, Release]:
         """Decide and apply in place, building each public event's message as after it."""
         now = now_ms()
         try:
             decision = decide(self.state, command, now)
         except BidserverError as err:
-            return err, _Release()
+            return err, Release()
         if decision.repeat is not None:
-            return decision.repeat, _Release()
+            return decision.repeat, Release()
         release = self._record(decision.events, decision.notices, now)
         assert decision.cause is not None  # every accepted bid command has one
         return reply_for(self.state, decision.cause), release
 
-    def _record(self, events: tuple[Event, ...], notices: tuple[Notice, ...], now: int) -> _Release:
+    def _record(self, events: tuple[Event, ...], notices: tuple[Notice, ...], now: int) -> Release:
         if not events:
-            return _Release()
+            return Release()
         turn = self._turn
         if turn is None:
-            turn = self._turn = _Turn(self.state.version)
+            turn = self._turn = Turn(self.state.version)
         frames, payloads = record_events(self.state, events)
         turn.events.extend(events)
         turn.payloads.extend(payloads)
-        release = _Release(frames=frames, notices=notices, pending=self._durable)
+        release = Release(frames=frames, notices=notices, pending=self._durable)
         turn.releases.append(release)
         self._schedule_close()
         return release
@@ -286,7 +238,7 @@ class AuctionActor:
             release.unit = unit
         self._persister.submit(unit)
 
-    def _on_subscribe(self, request: _SubscribeRequest) -> None:
+    def _on_subscribe(self, request: SubscribeRequest) -> None:
         snap = snapshot(self.state, now_ms())
         since, subscriber = request.since_seq, request.subscriber
 
@@ -295,7 +247,7 @@ class AuctionActor:
             if request.done(self._catch_up(snap, since)):
                 self._subscribers[subscriber] = None
 
-        self._enqueue(_Release(reply=attach, on_fail=partial(_ignore, request.done)))
+        self._enqueue(Release(reply=attach, on_fail=partial(fail_subscription, request.done)))
 
     def _catch_up(self, snap: Snapshot, since: int | None) -> Subscription:
         if since is None or since > snap.seq or snap.seq - since > MAX_REPLAY:
@@ -305,13 +257,13 @@ class AuctionActor:
             return Subscription(snap, True, [], since)
         return Subscription(snap, True, backlog, None)
 
-    def _on_admin(self, request: _AdminRequest) -> None:
+    def _on_admin(self, request: AdminRequest) -> None:
         now = now_ms()
         try:
             decision = decide(self.state, request.command, now)
         except BidserverError as err:
             if request.done is not None:
-                self._enqueue(_Release(reply=partial(request.done, err)))
+                self._enqueue(Release(reply=partial(request.done, err)))
             return
         release = self._record(decision.events, decision.notices, now)
         if request.done is not None:
@@ -324,7 +276,7 @@ class AuctionActor:
 
     # --- release in command order -----------------------------------------------------------
 
-    def _enqueue(self, release: _Release) -> None:
+    def _enqueue(self, release: Release) -> None:
         if not release.pending and not self._releases:
             self._perform(release)
         else:
@@ -339,7 +291,7 @@ class AuctionActor:
         while releases and not releases[0].pending:
             self._perform(releases.popleft())
 
-    def _perform(self, release: _Release) -> None:
+    def _perform(self, release: Release) -> None:
         if release.reply is not None:
             try:
                 release.reply()
@@ -375,7 +327,7 @@ class AuctionActor:
             return None
         return [frames for seq, frames in recent if since_seq < seq <= up_to]
 
-    def _written(self, releases: list[_Release], error: BidserverError | None) -> None:
+    def _written(self, releases: list[Release], error: BidserverError | None) -> None:
         if error is None:
             for release in releases:
                 release.pending = False
@@ -459,17 +411,4 @@ class AuctionActor:
     def _tick(self) -> None:
         self._timer = None
         self._timer_for = None
-        self._post(_AdminRequest(CloseIfDue(), None))
-
-
-def _ignore(done: SubscribeFn, error: BidserverError) -> None:
-    done(error)
-
-
-def _refuse(message: _Message, error: BidserverError) -> None:
-    if isinstance(message, _BidRequest):
-        message.reply(error)
-    elif isinstance(message, _SubscribeRequest):
-        message.done(error)
-    elif isinstance(message, _AdminRequest) and message.done is not None:
-        message.done(error)
+        self._post(AdminRequest(CloseIfDue(), None))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bidserver.actor import ReplyFn, SnapshotFn, SubscribeFn
 from bidserver.auction import BidCommand
 from bidserver.errors import Unavailable
 from bidserver.fanout import Subscriber
+from bidserver.mailbox import ReplyFn, SnapshotFn, SubscribeFn
 
 
 class AuctionHandle(Protocol):

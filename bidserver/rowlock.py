@@ -15,7 +15,6 @@ from typing import Any
 
 import asyncpg
 
-from bidserver.actor import ReplyFn, SnapshotFn, SubscribeFn, Subscription
 from bidserver.auction import (
     AuctionState,
     BidCommand,
@@ -31,6 +30,7 @@ from bidserver.auction import (
 )
 from bidserver.errors import BidserverError, NotFound, Unavailable
 from bidserver.fanout import Frames, Subscriber
+from bidserver.mailbox import ReplyFn, SnapshotFn, SubscribeFn, Subscription
 from bidserver.protocol import notice_message
 from bidserver.recording import apply_events
 from bidserver.timefmt import now_ms

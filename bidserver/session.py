@@ -19,12 +19,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from bidserver import metrics, protocol
-from bidserver.actor import Reply, Subscription
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid
 from bidserver.config import WsRateLimit
 from bidserver.errors import BadRequest, BidserverError, RateLimited, Unauthenticated
 from bidserver.fanout import Frames, Outbox, server_frame
 from bidserver.handles import AuctionHandle, Directory
+from bidserver.mailbox import Reply, Subscription
 from bidserver.ports import AuctionStore
 from bidserver.protocol import Format, Message, Ref
 from bidserver.timefmt import now_ms

@@ -12,9 +12,10 @@ import uuid
 
 import asyncpg
 
-from bidserver.actor import AuctionActor, Reply
+from bidserver.actor import AuctionActor
 from bidserver.auction import BidReply, PlaceBid
 from bidserver.errors import BidserverError
+from bidserver.mailbox import Reply
 from bidserver.persister import Persister, WriteUnit
 from storage.auctions import PgAuctionStore
 from tests.bidload import check_dense
