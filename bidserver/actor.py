@@ -2,12 +2,12 @@
 
 The actor asks the pure core to decide, applies the events at once (so the next bid is
 decided without waiting for the database) and, before it next yields, hands everything the
-turn decided to the persister as one unit. What a command
-produces for the outside world (the bidder's answer, public events, private notices, a
-subscription's snapshot) waits in `_releases`, in command order, until the writes before
-it commit: in durable mode nothing is acknowledged or broadcast that is not stored. If a
-write fails, everything still waiting gets `unavailable` and the actor rebuilds its state
-from the database before it takes another command.
+turn decided to the persister as one unit. What a command produces for the outside world
+(the bidder's answer, public events, private notices, a subscription's snapshot) waits in
+`_releases`, in command order, until the writes before it commit: in durable mode nothing
+is acknowledged or broadcast that is not stored. If a write fails, everything still waiting
+gets `unavailable` and the actor rebuilds its state from the database before it takes
+another command.
 """
 
 from __future__ import annotations
