@@ -31,19 +31,13 @@ SLOW_CONSUMER_LIMIT = 1024 * 1024 - 128 * 1024
 class Frames:
     """One server message and its lazily computed encodings."""
 
-    __slots__ = ("_binary", "_text", "_utf8", "_wire", "message")
+    __slots__ = ("_binary", "_utf8", "_wire", "message")
 
-    def __init__(self, message: Message, text: str | None = None) -> None:
+    def __init__(self, message: Message) -> None:
         self.message = message
-        self._text = text
         self._utf8: bytes | None = None
         self._binary: bytes | None = None
         self._wire: dict[Format, bytes] = {}
-
-    def text(self) -> str:
-        if self._text is None:
-            self._text = self.utf8().decode()
-        return self._text
 
     def binary(self) -> bytes:
         if self._binary is None:
@@ -52,7 +46,7 @@ class Frames:
 
     def utf8(self) -> bytes:
         if self._utf8 is None:
-            self._utf8 = encode_json(self.message) if self._text is None else self._text.encode()
+            self._utf8 = encode_json(self.message)
         return self._utf8
 
     def encoded(self, fmt: Format) -> bytes:
