@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import uvloop
 
-from bidserver.actor import AuctionActor
 from bidserver.auction import AuctionConfig
-from bidserver.persister import Persister
+from bidserver.engine.actor import AuctionActor
+from bidserver.engine.persister import Persister
 from bidserver.ports import AppendItem, LoadedAuction
 from bidserver.timefmt import now_ms
 

@@ -27,7 +27,7 @@ from bench.dbproxy import PgProxy, via_proxy
 from bench.options import Options
 from bench.server import ServerProcess, start_server
 from bench.system import CorePlan, ProcessSampler
-from bidserver.tokens import mint_access
+from bidserver.accounts.tokens import mint_access
 
 TOKEN_TTL_S = 6 * 3600
 WS_RATE_LIMIT = "100000/200000"

@@ -29,9 +29,10 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from bidserver.fanout import Frames, Outbox, server_frame
-from bidserver.protocol import Format
-from bidserver.wsconn import BidderConnection
+from bidserver.gateway.connection import BidderConnection
+from bidserver.gateway.outbox import Outbox
+from bidserver.wire import Format
+from bidserver.wire.frames import Frames, server_frame
 
 ENDS_AT = "2099-01-01T00:00:00.000Z"
 

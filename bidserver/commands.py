@@ -47,9 +47,9 @@ async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     import asyncpg
 
     from bidserver import demo
+    from bidserver.accounts.passwords import hash_password
     from bidserver.database import prepare
     from bidserver.errors import BidserverError
-    from bidserver.passwords import hash_password
     from storage.seed import seed_demo
 
     dsn = await prepare(settings)
@@ -80,9 +80,9 @@ async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from bidserver.accounts.passwords import email_problem, hash_password, password_problem
     from bidserver.database import prepare
     from bidserver.errors import BidserverError
-    from bidserver.passwords import email_problem, hash_password, password_problem
     from storage.pool import create_pool
     from storage.users import create_user
 

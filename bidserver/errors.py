@@ -1,38 +1,46 @@
-"""The one error root of the product.
+"""The errors of the product beyond the rules: authentication, lookup, load, failure.
 
-Every refusal the product can give is a subclass of `BidserverError` whose `code` is the
-wire code of CONTRACT §3/§4; transports map the class to a status in one place and never
-invent codes of their own. Pure module: the rules core imports it.
+There is one error root, `BidserverError` (its `code` is the wire code of CONTRACT §3/§4);
+it and the rules' own refusals live in the core (`bidserver.auction.errors`) and are
+re-exported here, so transports map every class to a status in one place and never invent
+codes of their own.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from bidserver.auction.errors import (
+    AlreadyLeading,
+    AuctionClosed,
+    AuctionNotOpen,
+    BadRequest,
+    BidserverError,
+    BidTooLow,
+    BuyNowUnavailable,
+    MaxBelowCurrent,
+    Rejection,
+    SellerCannotBid,
+)
 
-
-class BidserverError(Exception):
-    """Root of every error the product reports to a client."""
-
-    code: ClassVar[str] = "internal"
-
-    def __init__(self, message: str = "", **details: Any) -> None:
-        super().__init__(message or self.code.replace("_", " "))
-        self.message = message or self.code.replace("_", " ")
-        self.details = details
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            type(other) is type(self)
-            and isinstance(other, BidserverError)
-            and (self.message, self.details) == (other.message, other.details)
-        )
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.message))
-
-
-class BadRequest(BidserverError):
-    code = "bad_request"
+__all__ = [
+    "AlreadyLeading",
+    "AuctionClosed",
+    "AuctionNotOpen",
+    "BadRequest",
+    "BidTooLow",
+    "BidserverError",
+    "BuyNowUnavailable",
+    "Conflict",
+    "EmailTaken",
+    "Forbidden",
+    "Internal",
+    "MaxBelowCurrent",
+    "NotFound",
+    "RateLimited",
+    "Rejection",
+    "SellerCannotBid",
+    "Unauthenticated",
+    "Unavailable",
+]
 
 
 class Unauthenticated(BidserverError):
@@ -69,37 +77,3 @@ class Unavailable(BidserverError):
 
 class Internal(BidserverError):
     code = "internal"
-
-
-class Rejection(BidserverError):
-    """An auction rule refused a command; the auction's state is unchanged."""
-
-    code = "rejected"
-
-
-class AuctionNotOpen(Rejection):
-    code = "auction_not_open"
-
-
-class AuctionClosed(Rejection):
-    code = "auction_closed"
-
-
-class SellerCannotBid(Rejection):
-    code = "seller_cannot_bid"
-
-
-class AlreadyLeading(Rejection):
-    code = "already_leading"
-
-
-class MaxBelowCurrent(Rejection):
-    code = "max_below_current"
-
-
-class BuyNowUnavailable(Rejection):
-    code = "buy_now_unavailable"
-
-
-class BidTooLow(Rejection):
-    code = "bid_too_low"

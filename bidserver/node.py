@@ -15,12 +15,12 @@ from aiohttp import web
 from bidserver import devsecret, logs
 from bidserver.config import Settings
 from bidserver.database import prepare
-from bidserver.engine import Engine
-from bidserver.gateway import Gateway
-from bidserver.handles import NotOwnedHere
+from bidserver.engine.handles import NotOwnedHere
+from bidserver.engine.router import Router
+from bidserver.gateway.server import Gateway
+from bidserver.gateway.session import GatewayContext
 from bidserver.health import Readiness
-from bidserver.router import Router
-from bidserver.session import GatewayContext
+from bidserver.wiring import Engine
 from httpapi.app import create_app
 from storage.pool import create_pool
 

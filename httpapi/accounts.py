@@ -12,8 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bidserver.errors import Unauthenticated
-from bidserver.passwords import (
+from bidserver.accounts.passwords import (
     MAX_PASSWORD_CHARS,
     email_problem,
     hash_password,
@@ -22,7 +21,8 @@ from bidserver.passwords import (
     verify_password,
     verify_unknown_user,
 )
-from bidserver.tokens import DEFAULT_ACCESS_TTL_S, mint_access
+from bidserver.accounts.tokens import DEFAULT_ACCESS_TTL_S, mint_access
+from bidserver.errors import Unauthenticated
 from httpapi.errors import Invalid
 from httpapi.keys import POOL, SECRET
 from httpapi.security import current_user

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from bidserver.config import Settings
+from bidserver.engine.router import Router
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
-from bidserver.router import Router
 from httpapi import accounts, auctions, openapi, vehicles
 from httpapi.errors import error_middleware
 from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS

@@ -14,11 +14,11 @@ from typing import Final
 
 from aiohttp import web
 
+from bidserver.accounts.tokens import Claims
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid, Snapshot
 from bidserver.errors import NotFound, Unavailable
-from bidserver.protocol import bid_result_fields
 from bidserver.timefmt import now_ms
-from bidserver.tokens import Claims
+from bidserver.wire import bid_result_fields
 from httpapi import views
 from httpapi.errors import Invalid
 from httpapi.keys import POOL, ROUTER

@@ -6,8 +6,8 @@ import asyncpg
 from aiohttp import web
 
 from bidserver.config import Settings
+from bidserver.engine.router import Router
 from bidserver.health import Readiness
-from bidserver.router import Router
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 SECRET = web.AppKey("secret", bytes)

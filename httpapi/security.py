@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bidserver.accounts.tokens import Claims, verify_access
 from bidserver.errors import Forbidden, Unauthenticated
-from bidserver.tokens import Claims, verify_access
 from httpapi.keys import SECRET
 
 

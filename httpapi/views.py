@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bidserver.auction import Snapshot, Status, increment
-from bidserver.protocol import snapshot_fields
 from bidserver.timefmt import to_iso
+from bidserver.wire import snapshot_fields
 from storage.catalog import Vehicle
 from storage.listings import BidRecord, Listing
 

@@ -15,14 +15,14 @@ import asyncpg
 from aiohttp import web
 from websockets.asyncio.client import ClientConnection, connect
 
+from bidserver.accounts.tokens import mint_access
 from bidserver.config import Engine as EngineKind
 from bidserver.config import Settings, WsRateLimit, load_settings
-from bidserver.engine import Engine
-from bidserver.gateway import Gateway
+from bidserver.engine.router import Router
+from bidserver.gateway.server import Gateway
+from bidserver.gateway.session import GatewayContext
 from bidserver.health import Readiness
-from bidserver.router import Router
-from bidserver.session import GatewayContext
-from bidserver.tokens import mint_access
+from bidserver.wiring import Engine
 from httpapi.app import create_app
 
 SECRET = b"test-secret-test-secret-test-secret!"

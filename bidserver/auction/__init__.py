@@ -1,7 +1,11 @@
 """The auction rules core: a sans-I/O state machine (commands in, events out).
 
 No asyncio, no clock, no I/O, no randomness here: `now` (epoch milliseconds) and ids come
-in as arguments, so every rule is tested without an event loop. A test enforces it.
+in as arguments, so every rule is tested without an event loop. It owns its refusals
+(`bidserver.auction.errors`, under the product's one error root).
+
+May import: itself and the standard library's pure modules, nothing else (the import
+boundary tests in `tests/unit/test_purity.py` and `tests/unit/test_boundaries.py` hold it).
 """
 
 from bidserver.auction.commands import (

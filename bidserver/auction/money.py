@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from bidserver.errors import BadRequest
+from bidserver.auction.errors import BadRequest
 
 MAX_MONEY = 10**12
 

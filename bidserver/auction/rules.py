@@ -17,6 +17,15 @@ from bidserver.auction.commands import (
     PlaceBid,
     PlaceMaxBid,
 )
+from bidserver.auction.errors import (
+    AlreadyLeading,
+    AuctionClosed,
+    AuctionNotOpen,
+    BidTooLow,
+    BuyNowUnavailable,
+    MaxBelowCurrent,
+    SellerCannotBid,
+)
 from bidserver.auction.events import (
     BidKind,
     BidPlaced,
@@ -42,15 +51,6 @@ from bidserver.auction.state import (
     reply_for,
     reserve_met,
     status_at,
-)
-from bidserver.errors import (
-    AlreadyLeading,
-    AuctionClosed,
-    AuctionNotOpen,
-    BidTooLow,
-    BuyNowUnavailable,
-    MaxBelowCurrent,
-    SellerCannotBid,
 )
 
 _NO_ANSWERS: dict[str, PackedReply] = {}

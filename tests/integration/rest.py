@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from bidserver.tokens import mint_access
+from bidserver.accounts.tokens import mint_access
 from bidserver.vin import with_check_digit
 from httpapi.openapi import document
 from tests.support import SECRET, RunningApi

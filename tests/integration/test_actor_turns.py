@@ -12,11 +12,11 @@ import uuid
 
 import asyncpg
 
-from bidserver.actor import AuctionActor
 from bidserver.auction import BidReply, PlaceBid
+from bidserver.engine.actor import AuctionActor
+from bidserver.engine.mailbox import Reply
+from bidserver.engine.persister import Persister, WriteUnit
 from bidserver.errors import BidserverError
-from bidserver.mailbox import Reply
-from bidserver.persister import Persister, WriteUnit
 from storage.auctions import PgAuctionStore
 from tests.bidload import check_dense
 from tests.support import make_auction, make_user

@@ -15,9 +15,9 @@ import uuid
 
 import asyncpg
 
-from bidserver.actor import AuctionActor
 from bidserver.auction import PlaceBid
-from bidserver.persister import Persister, WriteUnit
+from bidserver.engine.actor import AuctionActor
+from bidserver.engine.persister import Persister, WriteUnit
 from bidserver.ports import AppendItem
 from storage.auctions import PgAuctionStore
 from tests.bidload import check_dense

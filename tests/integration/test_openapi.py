@@ -25,9 +25,9 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from bidserver.config import load_settings
-from bidserver.engine import Engine
+from bidserver.engine.router import Router
 from bidserver.health import Readiness
-from bidserver.router import Router
+from bidserver.wiring import Engine
 from httpapi.app import create_app
 from httpapi.openapi import document
 from tests.integration.rest import METHODS, OpenApi, Rest, openapi

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from argon2 import PasswordHasher
 
-from bidserver.tokens import verify_access
+from bidserver.accounts.tokens import verify_access
 from tests.support import SECRET, RunningApi, running_api
 
 PASSWORD = "correct horse battery"

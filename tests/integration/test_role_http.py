@@ -10,9 +10,9 @@ import asyncpg
 from aiohttp import web
 
 from bidserver.config import load_settings
-from bidserver.handles import NotOwnedHere
+from bidserver.engine.handles import NotOwnedHere
+from bidserver.engine.router import Router
 from bidserver.health import Readiness
-from bidserver.router import Router
 from httpapi.app import create_app
 from tests.support import SECRET, make_auction, make_user, token_for
 

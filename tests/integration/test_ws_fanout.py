@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection, connect
 
-import bidserver.session
+import bidserver.gateway.session
 from bidserver.config import WsRateLimit
 from bidserver.timefmt import from_iso, now_ms, to_iso
 from storage.auctions import to_ms
@@ -243,13 +243,13 @@ async def test_a_client_that_does_not_read_is_cut_off_with_1013(
     db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     held: list[int] = []
-    original_write = bidserver.session.Session._write
+    original_write = bidserver.gateway.session.Session._write
 
-    def measured_write(self: bidserver.session.Session, data: bytes) -> None:
+    def measured_write(self: bidserver.gateway.session.Session, data: bytes) -> None:
         original_write(self, data)
         held.append(self.conn.transport.get_write_buffer_size())
 
-    monkeypatch.setattr(bidserver.session.Session, "_write", measured_write)
+    monkeypatch.setattr(bidserver.gateway.session.Session, "_write", measured_write)
     a, b, w = await make_user(db), await make_user(db), await make_user(db)
     auction_id, _ = await make_auction(db, starting_price=1000)
     rate = WsRateLimit(1_000_000, 1_000_000)

@@ -15,9 +15,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
-import bidserver.session
+import bidserver.gateway.session
+from bidserver.accounts.tokens import mint_access
 from bidserver.timefmt import now_ms
-from bidserver.tokens import mint_access
 from tests.integration.wsclient import (
     ISO_MS,
     JSON_SP,
@@ -231,7 +231,7 @@ async def test_token_expiring_mid_session_stops_bids_not_watching(
     ):
         await subscribe(ws, auction_id)
         await accepted_bid(ws, auction_id, 1000)
-        monkeypatch.setattr(bidserver.session, "now_ms", lambda: now_ms() + 61_000)
+        monkeypatch.setattr(bidserver.gateway.session, "now_ms", lambda: now_ms() + 61_000)
         refused = await bid(ws, auction_id, 5000, ref="late")
         assert (refused["type"], refused["code"], refused["ref"]) == (
             "error",

@@ -9,8 +9,8 @@ import asyncpg
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import ClientConnection
 
-from bidserver.actor import RECENT_EVENTS, AuctionActor
 from bidserver.auction.money import increment
+from bidserver.engine.actor import RECENT_EVENTS, AuctionActor
 from bidserver.timefmt import to_iso
 from storage.auctions import to_ms
 from tests.integration.wsclient import (

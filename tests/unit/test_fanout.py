@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from bidserver.fanout import Frames, server_frame
-from bidserver.protocol import Format
+from bidserver.wire import Format
+from bidserver.wire.frames import Frames, server_frame
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])

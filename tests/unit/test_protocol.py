@@ -33,7 +33,8 @@ from bidserver.auction import (
 from bidserver.auction.commands import BuyNow, CancelAuction, CloseIfDue
 from bidserver.auction.events import Cause
 from bidserver.errors import BadRequest, BidTooLow, Unauthenticated, Unavailable
-from bidserver.protocol import (
+from bidserver.timefmt import to_iso
+from bidserver.wire import (
     JSON_SUBPROTOCOL,
     MSGPACK_SUBPROTOCOL,
     AuthMsg,
@@ -65,7 +66,6 @@ from bidserver.protocol import (
     unsubscribed,
     won,
 )
-from bidserver.timefmt import to_iso
 from tests.unit.factories import ALICE, BOB, CAROL, DURING, ENDS, make_auction
 
 FORMATS = [Format.JSON, Format.MSGPACK]

@@ -12,14 +12,14 @@ from typing import Any
 import jwt
 import pytest
 
-from bidserver.errors import Unauthenticated
-from bidserver.tokens import (
+from bidserver.accounts.tokens import (
     DEFAULT_ACCESS_TTL_S,
     Claims,
     TokenExpired,
     mint_access,
     verify_access,
 )
+from bidserver.errors import Unauthenticated
 
 SECRET = b"k" * 32 + b"-unit-test-secret"
 OTHER_SECRET = b"o" * 48

@@ -107,7 +107,7 @@ def test_demo_auctions_are_staggered_and_priced_in_order() -> None:
 
 
 def test_demo_logins_meet_the_password_rules() -> None:
-    from bidserver.passwords import email_problem, password_problem
+    from bidserver.accounts.passwords import email_problem, password_problem
 
     roles = sorted(user.role for user in demo.DEMO_USERS)
     assert roles == ["admin", "bidder", "bidder", "seller"]

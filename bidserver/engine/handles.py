@@ -1,7 +1,7 @@
 """What the gateway and REST need of an engine: find an auction, then talk to it.
 
-Two engines satisfy these: the actor engine (`registry.Registry`, `actor.AuctionActor`) and
-the row-lock baseline (`rowlock.RowLockDirectory`, `rowlock.RowLockAuction`).
+Two engines satisfy these: the actor engine (`Registry`, `AuctionActor` in this package) and
+the row-lock baseline (`RowLockDirectory`, `RowLockAuction` in `bidserver.baseline.engine`).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from bidserver.auction import BidCommand
+from bidserver.engine.fanout import Subscriber
+from bidserver.engine.mailbox import ReplyFn, SnapshotFn, SubscribeFn
 from bidserver.errors import Unavailable
-from bidserver.fanout import Subscriber
-from bidserver.mailbox import ReplyFn, SnapshotFn, SubscribeFn
 
 
 class AuctionHandle(Protocol):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
+from bidserver.baseline.engine import RowLockDirectory
 from bidserver.config import Engine as EngineKind
-from bidserver.handles import Directory
-from bidserver.persister import Persister
-from bidserver.registry import Registry
-from bidserver.rowlock import RowLockDirectory
+from bidserver.engine.handles import Directory
+from bidserver.engine.persister import Persister
+from bidserver.engine.registry import Registry
 from storage.auctions import PgAuctionStore
 
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bidserver.auction import BidCommand, BidReply, Snapshot
+from bidserver.engine.handles import Directory
 from bidserver.errors import BidserverError, Unavailable
-from bidserver.handles import Directory
 
 REPLY_TIMEOUT_S = 10.0
 T = TypeVar("T")

@@ -31,9 +31,8 @@ from bidserver.auction import (
     reply_for,
     snapshot,
 )
-from bidserver.errors import BidserverError, Unavailable
-from bidserver.fanout import Frames, Subscriber
-from bidserver.mailbox import (
+from bidserver.engine.fanout import Subscriber
+from bidserver.engine.mailbox import (
     STOP,
     AdminRequest,
     BidRequest,
@@ -49,11 +48,13 @@ from bidserver.mailbox import (
     fail_subscription,
     refuse,
 )
-from bidserver.persister import Persister, WriteUnit
+from bidserver.engine.persister import Persister, WriteUnit
+from bidserver.engine.recording import projection, record_events
+from bidserver.errors import BidserverError, Unavailable
 from bidserver.ports import AppendItem, AuctionStore, LoadedAuction
-from bidserver.protocol import notice_message
-from bidserver.recording import projection, record_events
 from bidserver.timefmt import now_ms
+from bidserver.wire import notice_message
+from bidserver.wire.frames import Frames
 
 log = logging.getLogger("bidserver.actor")
 

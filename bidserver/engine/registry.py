@@ -12,9 +12,9 @@ import contextlib
 import logging
 
 from bidserver import metrics
-from bidserver.actor import AuctionActor
+from bidserver.engine.actor import AuctionActor
+from bidserver.engine.persister import Persister
 from bidserver.errors import BidserverError, NotFound, Unavailable
-from bidserver.persister import Persister
 from bidserver.ports import AuctionStore
 from bidserver.timefmt import now_ms
 

@@ -11,12 +11,12 @@ from websockets.exceptions import NegotiationError
 from websockets.http11 import Request, Response
 from websockets.typing import Origin, Subprotocol
 
-from bidserver.fanout import flush_pending
+from bidserver.gateway.connection import BidderConnection
+from bidserver.gateway.outbox import flush_pending
+from bidserver.gateway.probes import answer_http, json_response
+from bidserver.gateway.session import GatewayContext, Session
 from bidserver.health import Readiness
-from bidserver.protocol import MAX_FRAME_BYTES, SUBPROTOCOLS
-from bidserver.session import GatewayContext, Session
-from bidserver.wsconn import BidderConnection
-from bidserver.wshttp import answer_http, json_response
+from bidserver.wire import MAX_FRAME_BYTES, SUBPROTOCOLS
 
 _TOKEN_PARAMS = frozenset({"token", "access_token", "accesstoken", "jwt", "auth"})
 

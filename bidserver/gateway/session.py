@@ -18,18 +18,18 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from bidserver import metrics, protocol
+from bidserver import metrics, wire
+from bidserver.accounts.tokens import Claims, verify_access
 from bidserver.auction import BidCommand, BuyNow, PlaceBid, PlaceMaxBid
 from bidserver.config import WsRateLimit
+from bidserver.engine.handles import AuctionHandle, Directory
+from bidserver.engine.mailbox import Reply, Subscription
 from bidserver.errors import BadRequest, BidserverError, RateLimited, Unauthenticated
-from bidserver.fanout import Frames, Outbox, server_frame
-from bidserver.handles import AuctionHandle, Directory
-from bidserver.mailbox import Reply, Subscription
+from bidserver.gateway.connection import BidderConnection
+from bidserver.gateway.outbox import Outbox
 from bidserver.ports import AuctionStore
-from bidserver.protocol import Format, Message, Ref
 from bidserver.timefmt import now_ms
-from bidserver.tokens import Claims, verify_access
-from bidserver.wsconn import BidderConnection
+from bidserver.wire import Format, Frames, Message, Ref, server_frame
 
 log = logging.getLogger("bidserver.session")
 
@@ -82,7 +82,7 @@ class Session:
 
     def __init__(self, conn: ServerConnection, ctx: GatewayContext) -> None:
         self.conn = conn
-        self.fmt = protocol.format_for(conn.subprotocol)
+        self.fmt = wire.format_for(conn.subprotocol)
         self._ctx = ctx
         self.claims: Claims | None = None
         self._subs: dict[int, object] = {}  # auction id -> token of the live subscription
@@ -109,7 +109,7 @@ class Session:
         self._outbox.put(frames.wire(self.fmt))
 
     def send(self, message: Message) -> None:
-        self._write(protocol.encode(message, self.fmt))
+        self._write(wire.encode(message, self.fmt))
 
     def _write(self, payload: bytes) -> None:
         self._outbox.put(server_frame(payload, self.fmt is Format.JSON))
@@ -123,7 +123,7 @@ class Session:
         self._loop.call_later(CUT_OFF_GRACE_S, conn.transport.abort)
 
     def _error(self, err: BidserverError, ref: Ref) -> None:
-        self.send(protocol.error(err, ref))
+        self.send(wire.error(err, ref))
 
     # --- reading --------------------------------------------------------------------------
 
@@ -176,37 +176,37 @@ class Session:
             self._error(RateLimited("too many messages; slow down"), None)
             return
         try:
-            message = protocol.decode(frame, self.fmt)
-        except protocol.InvalidMessage as err:
+            message = wire.decode(frame, self.fmt)
+        except wire.InvalidMessage as err:
             self._error(err, err.ref)
             return
         self._dispatch(message)
 
-    def _dispatch(self, message: protocol.ClientMessage) -> None:
-        if isinstance(message, protocol.BidMsg):
+    def _dispatch(self, message: wire.ClientMessage) -> None:
+        if isinstance(message, wire.BidMsg):
             command: BidCommand = PlaceBid(self.user_id or 0, message.amount, message.bid_id)
             self._bid(message.auction_id, command, message.ref)
-        elif isinstance(message, protocol.MaxBidMsg):
+        elif isinstance(message, wire.MaxBidMsg):
             command = PlaceMaxBid(self.user_id or 0, message.max_amount, message.bid_id)
             self._bid(message.auction_id, command, message.ref)
-        elif isinstance(message, protocol.BuyNowMsg):
+        elif isinstance(message, wire.BuyNowMsg):
             self._bid(message.auction_id, BuyNow(self.user_id or 0), message.ref)
-        elif isinstance(message, protocol.SubscribeMsg):
+        elif isinstance(message, wire.SubscribeMsg):
             self._subscribe(message)
-        elif isinstance(message, protocol.UnsubscribeMsg):
+        elif isinstance(message, wire.UnsubscribeMsg):
             self._unsubscribe(message)
-        elif isinstance(message, protocol.AuthMsg):
+        elif isinstance(message, wire.AuthMsg):
             self._auth(message)
         else:
-            self.send(protocol.pong(now_ms(), message.ref))
+            self.send(wire.pong(now_ms(), message.ref))
 
-    def _auth(self, message: protocol.AuthMsg) -> None:
+    def _auth(self, message: wire.AuthMsg) -> None:
         try:
             self.claims = verify_access(self._ctx.secret, message.token)
         except Unauthenticated as err:
             self._error(err, message.ref)
             return
-        self.send(protocol.auth_ok(self.claims.user_id, self.claims.expires_at_ms, message.ref))
+        self.send(wire.auth_ok(self.claims.user_id, self.claims.expires_at_ms, message.ref))
 
     # --- bids -------------------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ class Session:
         if isinstance(reply, BidserverError):
             self._error(reply, ref)
         else:
-            self.send(protocol.bid_result(auction_id, reply, ref))
+            self.send(wire.bid_result(auction_id, reply, ref))
 
     def _with_actor(
         self,
@@ -257,7 +257,7 @@ class Session:
 
     # --- subscriptions ------------------------------------------------------------------------
 
-    def _subscribe(self, message: protocol.SubscribeMsg) -> None:
+    def _subscribe(self, message: wire.SubscribeMsg) -> None:
         auction_id, ref = message.auction_id, message.ref
         if auction_id not in self._subs and len(self._subs) >= MAX_SUBSCRIPTIONS:
             self._error(BadRequest(f"at most {MAX_SUBSCRIPTIONS} subscriptions"), ref)
@@ -290,7 +290,7 @@ class Session:
             if isinstance(result, BidserverError):
                 self._error(result, ref)
             else:
-                self.send(protocol.subscribed(result.snapshot, False, ref))
+                self.send(wire.subscribed(result.snapshot, False, ref))
             return False
         if isinstance(result, BidserverError):
             self._drop(auction_id)
@@ -300,7 +300,7 @@ class Session:
             # A resume still reading the database was overtaken: its buffered events are
             # covered by this snapshot, and live events must flow straight to the socket.
             self._buffers.pop(auction_id, None)
-            self.send(protocol.subscribed(result.snapshot, result.recovered, ref))
+            self.send(wire.subscribed(result.snapshot, result.recovered, ref))
             for frames in result.backlog:
                 self._write(frames.encoded(self.fmt))
             return True
@@ -320,20 +320,20 @@ class Session:
             backlog, recovered = [], False
         if self._subs.get(auction_id) is not token:
             return
-        self.send(protocol.subscribed(result.snapshot, recovered, ref))
+        self.send(wire.subscribed(result.snapshot, recovered, ref))
         for payload in backlog if recovered else []:
             self.send(payload)
         for frames in self._buffers.pop(auction_id, []):
             self._write(frames.encoded(self.fmt))
 
-    def _unsubscribe(self, message: protocol.UnsubscribeMsg) -> None:
+    def _unsubscribe(self, message: wire.UnsubscribeMsg) -> None:
         auction_id = message.auction_id
         if auction_id in self._subs:
             self._drop(auction_id)
             actor = self._ctx.registry.live(auction_id)
             if actor is not None:
                 actor.unsubscribe(self)
-        self.send(protocol.unsubscribed(auction_id, message.ref))
+        self.send(wire.unsubscribed(auction_id, message.ref))
 
     def _drop(self, auction_id: int) -> None:
         del self._subs[auction_id]

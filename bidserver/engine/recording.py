@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bidserver.auction import AuctionState, Event, MaxRaised, evolve
-from bidserver.fanout import Frames
 from bidserver.ports import AppendItem, Projection
-from bidserver.protocol import event_message
+from bidserver.wire import event_message
+from bidserver.wire.frames import Frames
 
 
 def apply_events(

@@ -1,10 +1,9 @@
-"""Server messages encoded once per wire format, and the non-blocking write to one socket.
+"""The non-blocking write to one socket: a loop turn's frames in one call, or a cut-off.
 
-An event goes to every subscriber of an auction: it is encoded at most once per format
-(`Frames` caches both, with the whole frame) and queued in each connection's `Outbox`,
-which writes all of a loop turn's frames at once without awaiting. A socket whose unsent
-output passes the limit is cut off with 1013 instead: a client that does not read never
-holds more than about 1 MiB of the server's memory, and never slows anyone else.
+Each connection's frames are queued in its `Outbox`, which writes all of a loop turn's
+frames at once without awaiting. A socket whose unsent output passes the limit is cut off
+with 1013 instead: a client that does not read never holds more than about 1 MiB of the
+server's memory, and never slows anyone else.
 """
 
 from __future__ import annotations
@@ -13,69 +12,17 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
-from typing import Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
 from bidserver import metrics
-from bidserver.protocol import Format, Message, encode_json, encode_msgpack
 
 log = logging.getLogger("bidserver.fanout")
 
 # Cut off before the buffer can reach 1 MiB: a frame is at most ~64 KiB, so checking
 # before each write at this threshold keeps every socket below the contract's bound.
 SLOW_CONSUMER_LIMIT = 1024 * 1024 - 128 * 1024
-
-
-class Frames:
-    """One server message and its lazily computed encodings."""
-
-    __slots__ = ("_binary", "_utf8", "_wire", "message")
-
-    def __init__(self, message: Message) -> None:
-        self.message = message
-        self._utf8: bytes | None = None
-        self._binary: bytes | None = None
-        self._wire: dict[Format, bytes] = {}
-
-    def binary(self) -> bytes:
-        if self._binary is None:
-            self._binary = encode_msgpack(self.message)
-        return self._binary
-
-    def utf8(self) -> bytes:
-        if self._utf8 is None:
-            self._utf8 = encode_json(self.message)
-        return self._utf8
-
-    def encoded(self, fmt: Format) -> bytes:
-        """The frame's payload for `fmt`: UTF-8 JSON (a text frame) or msgpack (binary)."""
-        return self.utf8() if fmt is Format.JSON else self.binary()
-
-    def wire(self, fmt: Format) -> bytes:
-        """The whole WebSocket frame, built once and written as is to every subscriber.
-
-        Server frames are unmasked and we negotiate no extensions, so the bytes are the same
-        for every connection of a format (RFC 6455 §5.2).
-        """
-        frame = self._wire.get(fmt)
-        if frame is None:
-            frame = self._wire[fmt] = server_frame(self.encoded(fmt), fmt is Format.JSON)
-        return frame
-
-
-def server_frame(payload: bytes, text: bool) -> bytes:
-    """One final, unmasked data frame: FIN + opcode, the length, the payload."""
-    head = 0x81 if text else 0x82
-    size = len(payload)
-    if size < 126:
-        header = bytes((head, size))
-    elif size < 1 << 16:
-        header = bytes((head, 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((head, 127)) + size.to_bytes(8, "big")
-    return header + payload
 
 
 class Outbox:
@@ -161,16 +108,6 @@ def _flusher_of(loop: asyncio.AbstractEventLoop) -> _Flusher:
     if flusher is None:
         flusher = _FLUSHERS[loop] = _Flusher(loop)
     return flusher
-
-
-class Subscriber(Protocol):
-    """A connection watching auctions: who it is (for private notices) and a sync push."""
-
-    @property
-    def user_id(self) -> int | None: ...
-
-    def push(self, frames: Frames) -> None:
-        """Queue the frames for writing without awaiting; never raises."""
 
 
 def count_slow_consumer() -> None:

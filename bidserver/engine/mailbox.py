@@ -1,6 +1,6 @@
 """What goes into an auction actor's inbox and what waits in it for release.
 
-The actor (`bidserver.actor`) owns the logic; these are its messages, the callbacks they
+The actor (`bidserver.engine.actor`) owns the logic; these are its messages, the callbacks they
 carry, and the records of what a command produced until its write commits.
 """
 
@@ -18,9 +18,10 @@ from bidserver.auction import (
     Notice,
     Snapshot,
 )
+from bidserver.engine.fanout import Subscriber
+from bidserver.engine.persister import WriteUnit
 from bidserver.errors import BidserverError
-from bidserver.fanout import Frames, Subscriber
-from bidserver.persister import WriteUnit
+from bidserver.wire.frames import Frames
 
 Reply = BidReply | BidserverError
 ReplyFn = Callable[[Reply], None]

@@ -28,15 +28,16 @@ from bidserver.auction import (
     reply_for,
     snapshot,
 )
+from bidserver.baseline.store import auction_exists, lock_state, stored_answer
+from bidserver.engine.fanout import Subscriber
+from bidserver.engine.mailbox import ReplyFn, SnapshotFn, SubscribeFn, Subscription
+from bidserver.engine.recording import apply_events
 from bidserver.errors import BidserverError, NotFound, Unavailable
-from bidserver.fanout import Frames, Subscriber
-from bidserver.mailbox import ReplyFn, SnapshotFn, SubscribeFn, Subscription
-from bidserver.protocol import notice_message
-from bidserver.recording import apply_events
 from bidserver.timefmt import now_ms
+from bidserver.wire import notice_message
+from bidserver.wire.frames import Frames
 from storage.auctions import write_items
 from storage.errors import translate
-from storage.rowlock import auction_exists, lock_state, stored_answer
 
 _REORDER_LIMIT = 256  # commits from elsewhere never arrive here: stop waiting for them
 
