@@ -219,9 +219,9 @@ async def run_mixes(pool: asyncpg.Pool, per_mix: int, seed: int) -> list[tuple[M
         for _ in range(per_mix):
             query = mix.make(rng)
             started = time.perf_counter()
-            found, _total = await catalog.search_vehicles(pool, query)
+            found = await catalog.search_vehicles(pool, query)
             times.append((time.perf_counter() - started) * 1000)
-            sizes.append(len(found))
+            sizes.append(len(found.vehicles))
         everything += times
         examples.append((mix, mix.make(rng)))
         print(

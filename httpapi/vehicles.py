@@ -162,9 +162,11 @@ def vehicle_query(request: web.Request) -> VehicleQuery:
 
 async def list_vehicles(request: web.Request) -> web.Response:
     query = vehicle_query(request)
-    found, total = await catalog.search_vehicles(request.app[POOL], query)
-    items = [views.vehicle(v) for v in found]
-    return web.json_response(views.page(items, query.page, query.limit, total))
+    found = await catalog.search_vehicles(request.app[POOL], query)
+    items = [views.vehicle(v) for v in found.vehicles]
+    return web.json_response(
+        views.page(items, query.page, query.limit, found.total, exact=found.exact)
+    )
 
 
 async def get_vehicle(request: web.Request) -> web.Response:

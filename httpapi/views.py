@@ -18,8 +18,17 @@ from storage.listings import BidRecord, Listing
 Json = dict[str, Any]
 
 
-def page(items: Sequence[Json], page_no: int, limit: int, total: int) -> Json:
-    return {"items": list(items), "page": page_no, "limit": limit, "total": total}
+def page(
+    items: Sequence[Json], page_no: int, limit: int, total: int, *, exact: bool = True
+) -> Json:
+    """CONTRACT §4: `total` is exact up to 10,000 matches, an estimate (flagged) above."""
+    return {
+        "items": list(items),
+        "page": page_no,
+        "limit": limit,
+        "total": total,
+        "totalExact": exact,
+    }
 
 
 def vehicle(v: Vehicle) -> Json:

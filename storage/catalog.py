@@ -81,6 +81,15 @@ class VehicleQuery:
     sort: str = DEFAULT_SORT
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One page of a search, and how many vehicles match in all."""
+
+    vehicles: list[Vehicle]
+    total: int
+    exact: bool = True  # False: more than EXACT_TOTAL_MAX match and `total` is an estimate
+
+
 # How a page is found. Walking the sort order's index and skipping non-matching rows is
 # fast only while matches are dense and spread evenly along that order; it turns into a scan
 # of most of the table when the filter is selective or correlates with the sort (recent years
@@ -89,6 +98,10 @@ class VehicleQuery:
 # table access, see migration 0002); free-text matches need the table, so the bar is lower.
 SORT_MATCHES_MAX: Final = 50_000
 SORT_TEXT_MATCHES_MAX: Final = 5_000
+# CONTRACT §4: `total` is exact up to this many matches; above it, counting every match of a
+# broad search costs more than the page itself, so the count stops here and the planner's
+# estimate (never below the number counted) answers instead, marked `totalExact: false`.
+EXACT_TOTAL_MAX: Final = 10_000
 _SORT_KEYS: Final = "id, year, mileage, created_at"
 
 
@@ -155,7 +168,10 @@ def search_sql(query: VehicleQuery) -> SearchSql:
             f" ORDER BY {order} LIMIT ${n + 2} OFFSET ${n + 3}"
             f") AS m USING (id) ORDER BY {order}"
         ),
-        count_sql=f"SELECT count(*) FROM vehicles WHERE {clause}",
+        count_sql=(
+            f"SELECT count(*) FROM (SELECT 1 FROM vehicles WHERE {clause}"
+            f" LIMIT {EXACT_TOTAL_MAX + 1}) AS c"
+        ),
         estimate_sql=f"SELECT 1 FROM vehicles WHERE {clause}",
         args=tuple(args),
         limit=query.limit,
@@ -165,46 +181,55 @@ def search_sql(query: VehicleQuery) -> SearchSql:
     )
 
 
-async def search_vehicles(pool: asyncpg.Pool, query: VehicleQuery) -> tuple[list[Vehicle], int]:
+async def search_vehicles(pool: asyncpg.Pool, query: VehicleQuery) -> Found:
     """One page of vehicles and the number of all that match.
 
     Unless an index gives the filter in the requested order (or there is no filter), the
     matches are sorted (`sorted_sql`, one statement that also counts them) as long as there
     are at most `sort_max`; more are dense enough to find by walking the sort order
-    (`page_sql`) and are counted apart. The planner's estimate of the matches picks the
-    first try; a wrong estimate costs time, never a wrong answer.
+    (`page_sql`) and are counted apart, exactly up to `EXACT_TOTAL_MAX`. The planner's
+    estimate of the matches picks the first try; a wrong estimate costs time, never a
+    wrong answer.
     """
     sql = search_sql(query)
     with translate():
         async with pool.acquire() as conn:
             if sql.walk:
-                return await _walk(conn, sql, None)
+                return await _walk(conn, sql)
             cap = sql.sort_max
             if await estimate_matches(conn, sql) <= cap:
                 rows = await conn.fetch(sql.sorted_sql, *sql.args, cap + 1, sql.limit, sql.offset)
                 if rows and rows[0]["total"] <= cap:
-                    return [_vehicle(r) for r in rows], int(rows[0]["total"])
+                    return Found([_vehicle(r) for r in rows], int(rows[0]["total"]))
                 if not rows and sql.offset == 0:
-                    return [], 0
-            total = int(await conn.fetchval(sql.count_sql, *sql.args))
-            if sql.offset >= total:
-                return [], total  # a page past the end
-            if total <= cap:  # fewer than estimated: sort them after all
+                    return Found([], 0)
+            counted = await _count(conn, sql)
+            if counted.exact and sql.offset >= counted.total:
+                return counted  # a page past the end
+            if counted.exact and counted.total <= cap:  # fewer than estimated: sort after all
                 rows = await conn.fetch(sql.sorted_sql, *sql.args, cap + 1, sql.limit, sql.offset)
-                return [_vehicle(r) for r in rows], total
-            return await _walk(conn, sql, total)
+                return Found([_vehicle(r) for r in rows], counted.total)
+            return await _walk(conn, sql, counted)
 
 
-async def _walk(
-    conn: AnyConnection, sql: SearchSql, total: int | None
-) -> tuple[list[Vehicle], int]:
+async def _walk(conn: AnyConnection, sql: SearchSql, counted: Found | None = None) -> Found:
     rows = await conn.fetch(sql.page_sql, *sql.args, sql.limit, sql.offset)
-    if total is None:
-        if (rows and len(rows) < sql.limit) or (not rows and sql.offset == 0):
-            total = sql.offset + len(rows)  # this is the last page: no count needed
-        else:
-            total = int(await conn.fetchval(sql.count_sql, *sql.args))
-    return [_vehicle(r) for r in rows], total
+    vehicles = [_vehicle(r) for r in rows]
+    if counted is not None:
+        return Found(vehicles, counted.total, counted.exact)
+    if (rows and len(rows) < sql.limit) or (not rows and sql.offset == 0):
+        return Found(vehicles, sql.offset + len(rows))  # the last page: no count needed
+    counted = await _count(conn, sql)
+    return Found(vehicles, counted.total, counted.exact)
+
+
+async def _count(conn: AnyConnection, sql: SearchSql) -> Found:
+    """The exact number of matches up to `EXACT_TOTAL_MAX`, else the planner's estimate."""
+    counted = int(await conn.fetchval(sql.count_sql, *sql.args))
+    if counted <= EXACT_TOTAL_MAX:
+        return Found([], counted)
+    estimate = int(await estimate_matches(conn, sql))
+    return Found([], max(estimate, counted), exact=False)
 
 
 async def estimate_matches(conn: AnyConnection, sql: SearchSql) -> float:

@@ -355,6 +355,24 @@ async def test_pages(clean_rest: Rest, stock: list[Any]) -> None:
     assert (ids(beyond), beyond["total"]) == ([], 6)
 
 
+async def test_totals_are_exact_up_to_the_cap_and_flagged_above_it(
+    clean_rest: Rest, stock: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CONTRACT §4: `total` is exact (`totalExact`) up to the cap; past it, an estimate that
+    is never below what was counted. The cap is lowered to 3 so six vehicles pass it."""
+    rest = clean_rest
+    assert (await search(rest, limit="2"))["totalExact"] is True
+    monkeypatch.setattr(catalog, "EXACT_TOTAL_MAX", 3)
+    toyotas = await search(rest, make="toyota", limit="1")
+    assert (toyotas["total"], toyotas["totalExact"]) == (3, True)
+    everything = await search(rest, limit="2", sort="-mileage")
+    assert everything["totalExact"] is False
+    assert everything["total"] >= 4
+    assert len(everything["items"]) == 2
+    last = await search(rest, limit="4", page="2")  # a short last page counts itself
+    assert (last["total"], last["totalExact"], len(last["items"])) == (6, True, 2)
+
+
 async def test_filters(clean_rest: Rest, stock: list[Any]) -> None:
     rest = clean_rest
     by = {(v["make"], v["model"]): v["id"] for v in stock}
