@@ -106,10 +106,24 @@ def decode(frame: str | bytes, fmt: Format) -> ClientMessage:
     parser = _PARSERS.get(kind)
     if parser is None:
         raise InvalidMessage(f"unknown message type {kind[:40]!a}", ref, field="type")
+    _refuse_unknown_fields(kind, fields, ref)
     try:
         return parser(fields, ref)
     except BadRequest as exc:
         raise InvalidMessage(exc.message, ref, **exc.details) from None
+
+
+def _refuse_unknown_fields(kind: str, fields: dict[Any, Any], ref: Ref) -> None:
+    """A misspelt field must never turn into a different command (CONTRACT conventions)."""
+    known = FIELDS[kind]
+    unknown = sorted(str(name) for name in fields if name not in known)
+    if not unknown:
+        return
+    name = unknown[0][:40]
+    name = name if _encodable(name) else ascii(name)  # JSON may smuggle in lone surrogates
+    takes = ", ".join(sorted(known - _ENVELOPE))
+    takes = f"{takes} and ref" if takes else "only ref"
+    raise InvalidMessage(f"unknown field: {name} ({kind} takes {takes})", ref, field=name)
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -260,6 +274,22 @@ def _parse_buy_now(fields: dict[Any, Any], ref: Ref) -> ClientMessage:
 def _parse_ping(fields: dict[Any, Any], ref: Ref) -> ClientMessage:
     return PingMsg(ref=ref)
 
+
+_ENVELOPE: Final = frozenset({"type", "ref"})
+
+# The fields each client message may carry, besides `type` and `ref` (CONTRACT §3).
+FIELDS: Final[dict[str, frozenset[str]]] = {
+    kind: _ENVELOPE | frozenset(names)
+    for kind, names in {
+        "auth": ("token",),
+        "subscribe": ("auctionId", "sinceSeq"),
+        "unsubscribe": ("auctionId",),
+        "bid": ("auctionId", "amount", "bidId"),
+        "max_bid": ("auctionId", "maxAmount", "bidId"),
+        "buy_now": ("auctionId",),
+        "ping": (),
+    }.items()
+}
 
 _PARSERS: Final[dict[str, Callable[[dict[Any, Any], Ref], ClientMessage]]] = {
     "auth": _parse_auth,

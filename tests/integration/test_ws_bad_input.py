@@ -123,9 +123,10 @@ async def test_malformed_json_messages_get_bad_request_and_the_socket_stays_open
         for frame, ref in _json_frames(auction_id):
             await ws.send(frame)
             _assert_bad_request(await recv(ws), ref, frame)
-        # Unknown fields are ignored, not refused.
+        # Unknown fields are refused, naming the first (CONTRACT conventions).
         extra = {"type": "ping", "ref": "extra", "color": "red", "nested": {"a": [1, 2]}}
-        assert (await ask(ws, extra))["type"] == "pong"
+        refused = await ask(ws, extra)
+        assert (refused["code"], refused["field"]) == ("bad_request", "color")
         assert await barrier(ws) == []  # exactly one answer per frame, nothing else
         assert (await accepted_bid(ws, auction_id, 1000))["seq"] == 1  # nothing was recorded
         await _still_served(bystander, auction_id, 1050)
@@ -204,11 +205,12 @@ async def test_a_frame_over_64_kib_closes_with_1009(db: asyncpg.Pool, binary: bo
         server.client(user) as bystander,
     ):
         await subscribe(bystander, auction_id)
-        # Exactly 64 KiB is allowed: padding is an unknown field, ignored.
+        # Exactly 64 KiB is read (and its unknown padding field refused, socket open).
         exact = _ping_of_size(64 * KIB, binary)
         assert len(exact) == 64 * KIB
         await ws.send(exact)
-        assert (await recv(ws))["type"] == "pong"
+        refused = await recv(ws)
+        assert (refused["code"], refused["field"]) == ("bad_request", "pad")
         await ws.send(_ping_of_size(70 * KIB, binary))
         code, before = await close_code(ws)
         assert (code, before) == (1009, [])
