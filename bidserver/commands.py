@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import traceback
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Whatever else stops a command still gets one line; the traceback is for debugging.
+        if settings.log_level == "debug":
+            traceback.print_exc()
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        hint = "" if settings.log_level == "debug" else " (BIDSERVER_LOG_LEVEL=debug shows why)"
+        print(f"bidserver: {args.command} failed: {reason}{hint}", file=sys.stderr)
+        return 1
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -50,32 +60,28 @@ async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bidserver.accounts.passwords import hash_password
     from bidserver.database import prepare
     from bidserver.errors import BidserverError
-    from storage.seed import seed_demo
+    from bidserver.seeding import SeedContext, seed_demo
 
     dsn = await prepare(settings)
     now = datetime.now(UTC)
-    vehicles = demo.catalogue(now)
-    auctions = demo.auctions(vehicles, now)
-    print(f"bidserver: seeding demo data ({len(vehicles)} vehicles, {len(auctions)} auctions)...")
-    users = [(user, await hash_password(user.password)) for user in demo.DEMO_USERS]
+    hashes = {user.email: await hash_password(user.password) for user in demo.DEMO_USERS}
+    print("bidserver: resetting the demo..." if args.reset else "bidserver: seeding the demo...")
     conn = await asyncpg.connect(dsn)
     try:
-        result = await seed_demo(conn, users, vehicles, auctions)
+        ctx = SeedContext(conn, now, demo.catalogue(now), hashes, reset=args.reset)
+        lines = await seed_demo(ctx)
     except BidserverError as exc:
         print(f"bidserver: seed-demo: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
     finally:
         await conn.close()
     print("demo logins (email / password / role):")
-    for seeded in result.users:
-        note = "" if seeded.created else "  (already present; password unchanged)"
+    for seeded in ctx.users:
+        note = "" if seeded.created or args.reset else "  (already present; password unchanged)"
         user = seeded.user
         print(f"  {user.email:<24} {user.password:<22} {user.role:<6} id {seeded.id}{note}")
-    state = "created" if result.catalogue_created else "already present, left as is"
-    print(
-        f"catalogue {state}: {result.vehicles} vehicles, {result.open_auctions} open and"
-        f" {result.scheduled_auctions} scheduled auctions"
-    )
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -109,6 +115,8 @@ async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         await pool.close()
-    print(user.id)
-    print(f"bidserver: created {user.role} {user.email} with id {user.id}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"id": user.id, "email": user.email, "role": user.role}))
+    else:
+        print(f"created {user.role} {user.email} with id {user.id}")
     return 0

@@ -60,6 +60,8 @@ class Settings:
     log_level: str
     role: Role = "all"
     engine: Engine = "actor"
+    cors_origins: frozenset[str] = frozenset()  # "*" in it: any origin, never credentials
+    demo: bool = False  # keep the demo auctions alive (`make run`)
 
     @property
     def embedded(self) -> bool:
@@ -82,6 +84,8 @@ DEFAULTS: dict[str, str | None] = {
     "BIDSERVER_WS_RATE_LIMIT": "50/200",
     "BIDSERVER_ACK_MODE": "durable",
     "BIDSERVER_LOG_LEVEL": "info",
+    "BIDSERVER_CORS_ORIGINS": None,
+    "BIDSERVER_DEMO": "off",
 }
 
 
@@ -91,8 +95,12 @@ def load_settings(
     *,
     role: Role = "all",
     engine: Engine = "actor",
+    need_secret: bool = True,
 ) -> Settings:
-    """Read every BIDSERVER_* variable; `overrides` (from flags) win over the environment."""
+    """Read every BIDSERVER_* variable; `overrides` (from flags) win over the environment.
+
+    Only a node signs tokens: the other commands (`migrate`, `seed-demo`, …) need no secret.
+    """
     source = dict(os.environ if env is None else env)
     for name, value in (overrides or {}).items():
         if value is not None:
@@ -113,7 +121,9 @@ def load_settings(
         ws_port=_port("BIDSERVER_WS_PORT", get("BIDSERVER_WS_PORT")),
         http_port=http_port,
         node_id=get("BIDSERVER_NODE_ID") or f"{socket.gethostname()}-{os.getpid()}",
-        jwt_secret=_secret(get("BIDSERVER_JWT_SECRET"), embedded=database_url is None),
+        jwt_secret=_secret(
+            get("BIDSERVER_JWT_SECRET"), embedded=database_url is None or not need_secret
+        ),
         allowed_origins=_origins(get("BIDSERVER_ALLOWED_ORIGINS"), host, http_port),
         http_rate_limit=_http_rate(get("BIDSERVER_HTTP_RATE_LIMIT") or ""),
         ws_rate_limit=_ws_rate(get("BIDSERVER_WS_RATE_LIMIT") or ""),
@@ -121,6 +131,8 @@ def load_settings(
         log_level=_choice("BIDSERVER_LOG_LEVEL", get("BIDSERVER_LOG_LEVEL"), LOG_LEVELS),
         role=role,
         engine=engine,
+        cors_origins=_cors(get("BIDSERVER_CORS_ORIGINS")),
+        demo=_choice("BIDSERVER_DEMO", get("BIDSERVER_DEMO"), ("off", "on")) == "on",
     )
 
 
@@ -163,6 +175,21 @@ def _origins(value: str | None, host: str, http_port: int) -> frozenset[str]:
         return frozenset(o.strip().rstrip("/") for o in value.split(",") if o.strip())
     hosts = {"localhost", "127.0.0.1", host}
     return frozenset(f"http://{h}:{http_port}" for h in hosts)
+
+
+def _cors(value: str | None) -> frozenset[str]:
+    """Exact origins (scheme://host[:port]) or `*`; a path or a typo is refused at start-up."""
+    name = "BIDSERVER_CORS_ORIGINS"
+    origins = frozenset(o.strip().rstrip("/") for o in (value or "").split(",") if o.strip())
+    for origin in origins:
+        scheme, sep, rest = origin.partition("://")
+        if origin != "*" and (
+            scheme not in ("http", "https") or not sep or not rest or "/" in rest
+        ):
+            raise SettingError(name, f"not an origin (scheme://host[:port] or *): {origin!r}")
+    if "*" in origins and len(origins) > 1:
+        raise SettingError(name, "* allows every origin: list origins or give * alone")
+    return origins
 
 
 def _http_rate(value: str) -> HttpRateLimit | None:

@@ -176,26 +176,6 @@ _HISTORY = (
     "Clean title; small chip in the windshield.",
 )
 
-# Open auctions end at these times from now; the rest of the demo set is scheduled.
-_OPEN_ENDS = (
-    timedelta(minutes=10),
-    timedelta(minutes=20),
-    timedelta(minutes=30),
-    timedelta(minutes=45),
-    timedelta(hours=1),
-    timedelta(hours=2),
-    timedelta(hours=3),
-    timedelta(hours=6),
-    timedelta(hours=12),
-    timedelta(days=1),
-    timedelta(days=2),
-    timedelta(days=3),
-)
-_SCHEDULED = (
-    (timedelta(hours=2), timedelta(hours=26)),
-    (timedelta(days=1), timedelta(days=2)),
-)
-
 
 def _round(value: float, step: int) -> int:
     return max(step, round(value / step) * step)
@@ -251,35 +231,10 @@ def catalogue(now: datetime, size: int = CATALOGUE_SIZE) -> list[DemoVehicle]:
     return [_vehicle(rng, index, now) for index in range(size)]
 
 
-def _prices(rng: random.Random, value: int) -> tuple[int, int | None, int | None]:
+def prices(rng: random.Random, value: int) -> tuple[int, int | None, int | None]:
     starting = _round(value * rng.uniform(0.35, 0.6), 100)
     reserve = _round(value * rng.uniform(0.8, 0.95), 250) if rng.random() < 0.75 else None
     reserve = None if reserve is None else max(reserve, starting)
     buy_now = _round(value * rng.uniform(1.1, 1.3), 500) if rng.random() < 0.6 else None
     buy_now = None if buy_now is None else max(buy_now, (reserve or starting) + 500)
     return starting, reserve, buy_now
-
-
-def auctions(vehicles: list[DemoVehicle], now: datetime) -> list[DemoAuction]:
-    """Open auctions ending at staggered times, then a few scheduled ones, on distinct cars."""
-    rng = random.Random(_SEED + 1)
-    picks = rng.sample(range(len(vehicles)), len(_OPEN_ENDS) + len(_SCHEDULED))
-    made: list[DemoAuction] = []
-    windows = [(now - timedelta(hours=rng.randint(1, 48)), now + end) for end in _OPEN_ENDS]
-    windows += [(now + start, now + end) for start, end in _SCHEDULED]
-    for n, (index, (starts_at, ends_at)) in enumerate(zip(picks, windows, strict=True)):
-        starting, reserve, buy_now = _prices(rng, vehicles[index].value)
-        made.append(
-            DemoAuction(
-                vehicle=index,
-                status="open" if starts_at <= now else "scheduled",
-                starts_at=starts_at,
-                ends_at=ends_at,
-                starting_price=starting,
-                reserve_price=reserve,
-                buy_now_price=buy_now,
-                anti_snipe_seconds=(120, 120, 60, 300)[n % 4],
-                max_extensions=10 if n % 5 == 4 else None,
-            )
-        )
-    return made

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bidserver import devsecret, logs
-from bidserver.config import Settings
+from bidserver import devsecret, logs, seeding, startup
+from bidserver.config import SettingError, Settings
 from bidserver.database import prepare
 from bidserver.engine.handles import NotOwnedHere
 from bidserver.engine.router import Router
@@ -36,7 +36,12 @@ async def _http_port(settings: Settings, app: web.Application) -> AsyncIterator[
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.http_port).start()
+        try:
+            await web.TCPSite(runner, settings.host, settings.http_port).start()
+        except OSError as exc:  # taken since the start-up check: still one line
+            raise startup.bind_error(
+                "BIDSERVER_HTTP_PORT", settings.host, settings.http_port, exc
+            ) from None
         yield
     finally:
         await runner.cleanup()
@@ -84,6 +89,7 @@ def _banner(settings: Settings) -> None:
 
 async def serve(settings: Settings) -> int:
     logs.configure(settings.log_level, settings.node_id)
+    startup.claim(settings)  # data dir and ports: fail in one line before any work
     stop = _stop_event()
     dsn = await prepare(settings)
     secret = settings.jwt_secret or devsecret.load_or_create(settings.data_dir)
@@ -97,9 +103,10 @@ async def serve(settings: Settings) -> int:
     app = create_app(settings, dsn, secret, readiness, Router(directory))
     if owns:
         engine.start()
+    keeper = asyncio.create_task(seeding.keep_alive(pool)) if settings.demo else None
     try:
         if settings.role != "http":
-            await gateway.start(settings.host, settings.ws_port, settings.allowed_origins)
+            await _ws_port(settings, gateway)
         async with _http_port(settings, app):
             readiness.mark_started()
             log.info(
@@ -116,10 +123,26 @@ async def serve(settings: Settings) -> int:
             log.info("draining")
             readiness.mark_draining()
             await _drain(engine, gateway)
+    except SettingError:
+        await engine.close()  # a port lost since the check: stop what started, then one line
+        await gateway.close()
+        raise
     finally:
+        if keeper is not None:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
         await pool.close()
     log.info("stopped")
     return 0
+
+
+async def _ws_port(settings: Settings, gateway: Gateway) -> None:
+    try:
+        await gateway.start(settings.host, settings.ws_port, settings.allowed_origins)
+    except OSError as exc:
+        raise startup.bind_error(
+            "BIDSERVER_WS_PORT", settings.host, settings.ws_port, exc
+        ) from None
 
 
 async def _drain(engine: Engine, gateway: Gateway) -> None:

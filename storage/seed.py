@@ -1,9 +1,10 @@
-"""Writes the demo data set (`bidserver.demo`) in one transaction; running it again is a no-op.
+"""The SQL of `bidserver seed-demo`'s first steps: demo logins and the demo catalogue.
 
 Idempotence: demo users are inserted with `ON CONFLICT DO NOTHING` on the case-insensitive
-email key (an existing account keeps its password), and the catalogue and auctions are
-written only when the demo seller owns no vehicle yet. A transaction-scoped advisory lock
-makes two concurrent runs take turns, so they cannot both write the catalogue.
+email key (an existing account keeps its password unless the demo is reset), and the
+catalogue is written only when the demo seller owns no vehicle yet. `lock` (a
+transaction-scoped advisory lock) makes concurrent runs, and a node's demo keeper, take
+turns. The steps themselves are put together in `bidserver/seeding.py`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
-
-from bidserver.demo import DEMO_SELLER, DemoAuction, DemoUser, DemoVehicle
+from bidserver.demo import DemoUser, DemoVehicle
 from bidserver.errors import Conflict
-from storage.errors import translate
+from storage.pool import AnyConnection
 
 _LOCK_KEY = "bidserver.seed-demo"
 
@@ -25,15 +24,6 @@ class SeededUser:
     user: DemoUser
     id: int
     created: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SeedResult:
-    users: list[SeededUser]
-    catalogue_created: bool
-    vehicles: int  # the demo seller's vehicles after the run
-    open_auctions: int  # the demo seller's auctions by status after the run
-    scheduled_auctions: int
 
 
 _INSERT_USER = """
@@ -48,48 +38,23 @@ INSERT INTO vehicles (seller_id, vin, make, model, year, mileage, color, descrip
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 """
 
-_INSERT_AUCTION = """
-INSERT INTO auctions (vehicle_id, seller_id, status, starts_at, ends_at, starting_price,
-                      reserve_price, buy_now_price, anti_snipe_seconds, max_extensions)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-"""
+
+async def lock(conn: AnyConnection) -> None:
+    """Take turns with every other seeder until the caller's transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK_KEY)
 
 
-async def seed_demo(
-    conn: asyncpg.Connection,
-    users: Sequence[tuple[DemoUser, str]],
-    vehicles: Sequence[DemoVehicle],
-    auctions: Sequence[DemoAuction],
-) -> SeedResult:
-    """Insert `users` (each with its password hash), then the catalogue if it is missing."""
-    with translate():
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK_KEY)
-            seeded = [await _user(conn, user, password_hash) for user, password_hash in users]
-            seller = next(s.id for s in seeded if s.user.email == DEMO_SELLER.email)
-            has_catalogue = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM vehicles WHERE seller_id = $1)", seller
-            )
-            if not has_catalogue:
-                await _catalogue(conn, seller, vehicles, auctions)
-            counts = await conn.fetchrow(
-                "SELECT (SELECT count(*) FROM vehicles WHERE seller_id = $1) AS vehicles,"
-                " count(*) FILTER (WHERE status = 'open') AS open,"
-                " count(*) FILTER (WHERE status = 'scheduled') AS scheduled"
-                " FROM auctions WHERE seller_id = $1",
-                seller,
-            )
-    assert counts is not None
-    return SeedResult(
-        users=seeded,
-        catalogue_created=not has_catalogue,
-        vehicles=counts["vehicles"],
-        open_auctions=counts["open"],
-        scheduled_auctions=counts["scheduled"],
+async def user_id(conn: AnyConnection, email: str) -> int | None:
+    found: int | None = await conn.fetchval(
+        "SELECT id FROM users WHERE lower(email) = lower($1)", email
     )
+    return found
 
 
-async def _user(conn: asyncpg.Connection, user: DemoUser, password_hash: str) -> SeededUser:
+async def upsert_user(
+    conn: AnyConnection, user: DemoUser, password_hash: str, *, reset_password: bool = False
+) -> SeededUser:
+    """Create a demo login, or find it (and with `reset_password`, give it its demo password)."""
     new_id = await conn.fetchval(
         _INSERT_USER, user.email, password_hash, user.display_name, user.role
     )
@@ -105,14 +70,22 @@ async def _user(conn: asyncpg.Connection, user: DemoUser, password_hash: str) ->
             f"{user.email} already exists with role {row['role']}, not {user.role};"
             " seed-demo will not use it"
         )
+    if reset_password:
+        await conn.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1", row["id"], password_hash
+        )
     return SeededUser(user, row["id"], created=False)
 
 
-async def _catalogue(
-    conn: asyncpg.Connection,
-    seller: int,
-    vehicles: Sequence[DemoVehicle],
-    auctions: Sequence[DemoAuction],
+async def has_catalogue(conn: AnyConnection, seller: int) -> bool:
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM vehicles WHERE seller_id = $1)", seller
+    )
+    return found
+
+
+async def insert_catalogue(
+    conn: AnyConnection, seller: int, vehicles: Sequence[DemoVehicle]
 ) -> None:
     await conn.executemany(
         _INSERT_VEHICLE,
@@ -132,23 +105,19 @@ async def _catalogue(
             for v in vehicles
         ],
     )
+
+
+async def vehicle_ids(conn: AnyConnection, seller: int) -> dict[str, int]:
+    """The seller's vehicles by VIN."""
     rows = await conn.fetch("SELECT id, vin FROM vehicles WHERE seller_id = $1", seller)
-    ids = {row["vin"]: row["id"] for row in rows}
-    await conn.executemany(
-        _INSERT_AUCTION,
-        [
-            (
-                ids[vehicles[a.vehicle].vin],
-                seller,
-                a.status,
-                a.starts_at,
-                a.ends_at,
-                a.starting_price,
-                a.reserve_price,
-                a.buy_now_price,
-                a.anti_snipe_seconds,
-                a.max_extensions,
-            )
-            for a in auctions
-        ],
-    )
+    return {row["vin"]: row["id"] for row in rows}
+
+
+async def count_vehicles(conn: AnyConnection, seller: int) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM vehicles WHERE seller_id = $1", seller)
+    return count
+
+
+async def delete_catalogue(conn: AnyConnection, seller: int) -> None:
+    """The seller's vehicles; their auctions must be gone first (see `demo_auctions`)."""
+    await conn.execute("DELETE FROM vehicles WHERE seller_id = $1", seller)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,6 +62,18 @@ async def test_the_console_script_is_installed() -> None:
     assert SCRIPT.exists()
 
 
+async def test_create_user_says_what_it_created(new_database: NewDatabase, data_dir: Path) -> None:
+    """Issue 10: it printed a bare id; now a sentence, or JSON for scripts with --json."""
+    dsn = await new_database()
+    run = await bidserver(
+        dsn, data_dir, "create-user", "--email", "pat@example.test", "--password",
+        "a long enough password", "--role", "seller",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert re.fullmatch(r"created seller pat@example\.test with id \d+\n", run.out), run.out
+    assert run.err == ""
+
+
 async def test_create_user_creates_and_prints_the_id(
     new_database: NewDatabase, data_dir: Path
 ) -> None:
@@ -76,9 +90,12 @@ async def test_create_user_creates_and_prints_the_id(
         "admin",
         "--display-name",
         "Ops Team",
+        "--json",
     )
     assert run.code == 0, run.err
-    user_id = int(run.out.strip())
+    printed = json.loads(run.out)
+    assert printed == {"id": printed["id"], "email": "Ops@Example.test", "role": "admin"}
+    user_id = printed["id"]
     conn = await asyncpg.connect(dsn)
     try:
         row = await conn.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
@@ -164,10 +181,12 @@ async def test_seed_demo_loads_a_catalogue_once(new_database: NewDatabase, data_
     assert after_first["open"] >= 5
     assert after_first["scheduled"] >= 1
     assert f"{after_first['vehicles']} vehicles" in first.out
+    assert f"{after_first['open']} open" in first.out
 
     second = await bidserver(dsn, data_dir, "seed-demo")
     assert second.code == 0, second.err
     assert "already present" in second.out
+    assert "(0 new)" in second.out
     assert await _counts(dsn) == after_first
 
     conn = await asyncpg.connect(dsn)

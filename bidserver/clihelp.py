@@ -1,0 +1,121 @@
+"""What `bidserver COMMAND --help` says about each setting: its group, value and meaning.
+
+Kept beside, not inside, `config.DEFAULTS` so the parsing stays one table. A setting added
+to `DEFAULTS` without an entry here still gets a flag (in the group "other settings"), and
+`tests/unit/test_cli_help.py` fails until it is described.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from bidserver.config import DEFAULTS
+
+
+@dataclass(frozen=True, slots=True)
+class SettingHelp:
+    group: str
+    metavar: str
+    text: str
+    default: str | None = None  # shown instead of the raw default when that says too little
+
+
+NODE: Final = "what this node does"
+NETWORK: Final = "network"
+STORAGE: Final = "database and data"
+SECURITY: Final = "security"
+LIMITS: Final = "limits"
+LOGGING: Final = "logging"
+OTHER: Final = "other settings"
+
+GROUP_ORDER: Final = (NODE, NETWORK, STORAGE, SECURITY, LIMITS, LOGGING, OTHER)
+
+SETTINGS: Final[dict[str, SettingHelp]] = {
+    "BIDSERVER_NODE_ID": SettingHelp(
+        NODE, "NAME", "this node's name in logs and in the cluster", "host name + pid"
+    ),
+    "BIDSERVER_ACK_MODE": SettingHelp(
+        NODE,
+        "{durable,memory}",
+        "durable: a bid is acknowledged and broadcast only after it is committed;"
+        " memory: acknowledged at once, persisted behind",
+    ),
+    "BIDSERVER_DEMO": SettingHelp(
+        NODE,
+        "{off,on}",
+        "on: keep the demo auctions of `seed-demo` alive, replacing those that close"
+        " (`make run` turns it on)",
+    ),
+    "BIDSERVER_HOST": SettingHelp(NETWORK, "ADDRESS", "address both ports bind to"),
+    "BIDSERVER_WS_PORT": SettingHelp(NETWORK, "PORT", "WebSocket gateway port (/ws)"),
+    "BIDSERVER_HTTP_PORT": SettingHelp(NETWORK, "PORT", "REST sidecar and web pages port"),
+    "BIDSERVER_ALLOWED_ORIGINS": SettingHelp(
+        NETWORK,
+        "ORIGINS",
+        "comma-separated browser origins allowed to open a WebSocket (exact match)",
+        "this node's own REST origins",
+    ),
+    "BIDSERVER_CORS_ORIGINS": SettingHelp(
+        NETWORK,
+        "ORIGINS",
+        "comma-separated origins whose pages may call the REST API (CORS), or * for any"
+        " origin without credentials",
+        "none",
+    ),
+    "BIDSERVER_DATABASE_URL": SettingHelp(
+        STORAGE,
+        "URL",
+        "postgresql://… of the database",
+        "an embedded PostgreSQL in the data dir",
+    ),
+    "BIDSERVER_DATA_DIR": SettingHelp(
+        STORAGE,
+        "DIR",
+        "embedded database files and generated secrets; one node at a time holds it",
+    ),
+    "BIDSERVER_REDIS_URL": SettingHelp(
+        STORAGE,
+        "URL",
+        "redis://… shared by every node of a cluster",
+        "none: a single node that owns every auction",
+    ),
+    "BIDSERVER_JWT_SECRET": SettingHelp(
+        SECURITY,
+        "SECRET",
+        "HS256 key of access tokens, at least 32 bytes",
+        "generated into the data dir in embedded mode, else required",
+    ),
+    "BIDSERVER_HTTP_RATE_LIMIT": SettingHelp(
+        LIMITS, "COUNT/SECONDS", "REST requests per client IP and window; 0 turns it off"
+    ),
+    "BIDSERVER_WS_RATE_LIMIT": SettingHelp(
+        LIMITS, "RATE/BURST", "WebSocket messages per second per connection, sustained/burst"
+    ),
+    "BIDSERVER_LOG_LEVEL": SettingHelp(
+        LOGGING,
+        "{debug,info,warning,error}",
+        "logs are one JSON object per line on stderr",
+    ),
+}
+
+# The settings the commands other than `serve` read: where the database is.
+DATABASE_SETTINGS: Final = ("BIDSERVER_DATABASE_URL", "BIDSERVER_DATA_DIR")
+
+
+def describe(name: str) -> SettingHelp:
+    """The help of a setting; an undescribed one still gets a flag, and a test complains."""
+    return SETTINGS.get(name, SettingHelp(OTHER, "VALUE", "see CONTRACT.md"))
+
+
+def default_text(name: str) -> str:
+    shown = describe(name).default
+    if shown is not None:
+        return shown
+    default = DEFAULTS.get(name)
+    return "unset" if default is None else default
+
+
+def flag(name: str) -> str:
+    """`BIDSERVER_WS_PORT` -> `--ws-port`."""
+    return "--" + name.removeprefix("BIDSERVER_").lower().replace("_", "-")
