@@ -10,6 +10,7 @@ from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
 from httpapi import accounts, auctions, openapi, vehicles
+from httpapi.cors import cors_middleware
 from httpapi.errors import error_middleware
 from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
 from httpapi.observe import observe_middleware
@@ -48,7 +49,12 @@ def create_app(
     router: Router,
 ) -> web.Application:
     app = web.Application(
-        middlewares=[observe_middleware, error_middleware, rate_limit_middleware(settings)],
+        middlewares=[
+            observe_middleware,
+            cors_middleware(settings),
+            error_middleware,
+            rate_limit_middleware(settings),
+        ],
         client_max_size=64 * 1024,
     )
     app[SETTINGS] = settings
