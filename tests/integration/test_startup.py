@@ -23,7 +23,9 @@ LAUNCHER = (
 )
 
 
-async def serve(dsn: str, data_dir: Path, *, timeout_s: float | None = None, **env: str) -> Run:
+async def serve(
+    dsn: str, data_dir: Path, *, timeout_s: float | None = None, env: dict[str, str] | None = None
+) -> Run:
     """`bidserver serve` on free ports unless told otherwise; returns when it exits."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("BIDSERVER_")}
     ws_port, http_port = free_ports(2)
@@ -34,7 +36,7 @@ async def serve(dsn: str, data_dir: Path, *, timeout_s: float | None = None, **e
         BIDSERVER_WS_PORT=str(ws_port),
         BIDSERVER_HTTP_PORT=str(http_port),
     )
-    environ.update(env)
+    environ.update(env or {})
     command = (
         [str(SCRIPT)] if timeout_s is None else [sys.executable, "-c", LAUNCHER, str(timeout_s)]
     )
@@ -81,7 +83,7 @@ def taken_port() -> Iterator[int]:
 async def test_a_port_in_use_is_one_line_naming_it(
     pg_dsn: str, tmp_path: Path, taken_port: int, setting: str
 ) -> None:
-    run = await serve(pg_dsn, tmp_path, **{setting: str(taken_port)})
+    run = await serve(pg_dsn, tmp_path, env={setting: str(taken_port)})
     line = one_line(run, setting)
     assert f"127.0.0.1:{taken_port} is already in use" in line
     assert "--ws-port" in line or "--http-port" in line
@@ -89,12 +91,16 @@ async def test_a_port_in_use_is_one_line_naming_it(
 
 async def test_the_same_port_twice_is_one_line(pg_dsn: str, tmp_path: Path) -> None:
     port = str(free_port())
-    run = await serve(pg_dsn, tmp_path, BIDSERVER_WS_PORT=port, BIDSERVER_HTTP_PORT=port)
+    run = await serve(
+        pg_dsn, tmp_path, env={"BIDSERVER_WS_PORT": port, "BIDSERVER_HTTP_PORT": port}
+    )
     assert "same port" in one_line(run, "BIDSERVER_HTTP_PORT")
 
 
 async def test_a_host_that_is_not_this_machine_is_one_line(pg_dsn: str, tmp_path: Path) -> None:
-    run = await serve(pg_dsn, tmp_path, BIDSERVER_HOST="192.0.2.1")  # TEST-NET: never local
+    run = await serve(
+        pg_dsn, tmp_path, env={"BIDSERVER_HOST": "192.0.2.1"}
+    )  # TEST-NET: never local
     assert "not an address of this machine" in one_line(run, "BIDSERVER_HOST")
 
 
