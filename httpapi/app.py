@@ -9,7 +9,7 @@ from aiohttp import web
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
-from httpapi import accounts, auctions, openapi, vehicles
+from httpapi import accounts, apidocs, auctions, openapi, vehicles
 from httpapi.cors import cors_middleware
 from httpapi.errors import error_middleware
 from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
@@ -69,4 +69,5 @@ def create_app(
     vehicles.add_routes(app)
     auctions.add_routes(app)
     openapi.add_routes(app)
+    apidocs.add_routes(app)
     return app
