@@ -82,8 +82,16 @@ def _banner(settings: Settings) -> None:
         f"  WebSocket  ws://{host}:{settings.ws_port}/ws",
         f"  REST       http://{host}:{settings.http_port}/",
         f"  health     http://{host}:{settings.http_port}/health",
-        "  stop with Ctrl-C",
+        f"  API docs   http://{host}:{settings.http_port}/docs",
+        f"  protocol   http://{host}:{settings.http_port}/asyncapi.json and docs/protocol.md",
+        "  money is an integer of whole currency units: 25000 is $25,000",
     ]
+    if settings.demo:
+        lines.append(
+            "  demo       auctions are replaced as they close;"
+            " `bidserver seed-demo --reset` starts it afresh"
+        )
+    lines.append("  stop with Ctrl-C")
     print("\n".join(lines), flush=True)
 
 
