@@ -234,8 +234,9 @@ async def test_unknown_auction_is_not_found(db: asyncpg.Pool) -> None:
     missing = 2**62
     async with running_engine(db) as server, server.client(user) as ws:
         before = _subscriptions_gauge()
-        for kind, extra in (("subscribe", {}), ("subscribe", {"sinceSeq": 0}), ("bid", {})):
-            message = {"type": kind, "auctionId": missing, "amount": 1000, **extra}
+        cases = (("subscribe", {}), ("subscribe", {"sinceSeq": 0}), ("bid", {"amount": 1000}))
+        for kind, extra in cases:
+            message = {"type": kind, "auctionId": missing, **extra}
             reply = await ask(ws, {**message, "ref": kind})
             assert (reply["type"], reply["code"], reply["ref"]) == ("error", "not_found", kind)
         assert _subscriptions_gauge() == before  # a refused subscription holds nothing
