@@ -234,7 +234,11 @@ async def test_unknown_auction_is_not_found(db: asyncpg.Pool) -> None:
     missing = 2**62
     async with running_engine(db) as server, server.client(user) as ws:
         before = _subscriptions_gauge()
-        cases = (("subscribe", {}), ("subscribe", {"sinceSeq": 0}), ("bid", {"amount": 1000}))
+        cases: list[tuple[str, dict[str, int]]] = [
+            ("subscribe", {}),
+            ("subscribe", {"sinceSeq": 0}),
+            ("bid", {"amount": 1000}),
+        ]
         for kind, extra in cases:
             message = {"type": kind, "auctionId": missing, **extra}
             reply = await ask(ws, {**message, "ref": kind})
