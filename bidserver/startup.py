@@ -42,7 +42,8 @@ def check_ports(settings: Settings) -> None:
     if len(set(numbers)) < len(numbers):
         raise SettingError(
             "BIDSERVER_HTTP_PORT",
-            f"is the same port as BIDSERVER_WS_PORT ({numbers[0]}); give each its own",
+            f"{numbers[0]} is BIDSERVER_WS_PORT too (address already in use); give each"
+            " its own port",
         )
     for name, port in wanted:
         if port != 0:  # 0: the system picks a free one
@@ -84,8 +85,8 @@ def bind_error(name: str, host: str, port: int, exc: OSError) -> SettingError:
     if exc.errno == errno.EADDRINUSE:
         return SettingError(
             name,
-            f"{where} is already in use (another bidserver?); stop it or choose another"
-            f" port with {clihelp.flag(name)}",
+            f"{where}: address already in use (another bidserver?); stop it or choose"
+            f" another port with {clihelp.flag(name)}",
         )
     if exc.errno == errno.EACCES:
         return SettingError(name, f"no permission to listen on {where} (ports below 1024?)")
