@@ -1,0 +1,248 @@
+"""The depreciation fit: weighted least squares on the log of the sale, per make or model.
+
+    log(sale) = intercept[model] + b1·age + b2·age²/10 + b3·miles + b4·miles²/10 + b5·ago
+
+(age in years since 1 January of the model year at the sale, miles in tens of thousands,
+ago the years between the sale and now). The squares let the curve bend: a car loses more
+of its value in its first years than in its tenth, and its first 50,000 miles cost it more
+than the 50,000 after 150,000. The last term is the market's own drift (used-car prices as
+a whole rise and fall): a sale of two years ago is brought to today's market, and a
+valuation is always as of now (ago = 0), never extrapolated into the future.
+
+Every sale is weighted by its recency (half-life `HALF_LIFE_DAYS`). The slopes are shared by
+the models of a fit (a make-wide fit has one intercept per model, so a model's price level
+never bends the make's depreciation curve) and are pulled toward a mild prior with the
+weight of `PRIOR_SALES` average sales: a handful of sales cannot produce a car that gains
+value with age, while a few hundred speak for themselves.
+
+The work is a generator that yields every `CHUNK` sales, so its driver can hand the event
+loop back between slices; `run` drives one to the end for callers that need not care.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice, repeat
+from operator import add, le, mul, sub, truediv
+from typing import TypeVar
+
+from bidserver.pricing.sales import DAY_MS, YEAR_MS, SalesColumns, year_start_ms
+
+CHUNK = 1_024
+HALF_LIFE_DAYS = 365
+K = 5  # regressors: age, age²/10, miles, miles²/10, years ago
+PRIOR_SLOPES: tuple[float, ...] = (-0.09, 0.004, -0.025, 0.0, 0.0)
+PRIOR_SALES = 8.0
+LEVEL_SPREAD_PRIOR = 0.3  # models of one make are priced ±30 % apart, before any data
+PRIOR_MODELS = 2.0
+# Smallest spread each regressor is assumed to have when the data hold none (one age).
+_FLOOR: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
+
+
+def regressors(age: float, mileage: int, years_ago: float = 0.0) -> tuple[float, ...]:
+    """The fit's regressors of one car: the single definition both the fit and `value` use."""
+    miles = mileage / 10_000
+    return (age, age * age / 10, miles, miles * miles / 10, years_ago)
+
+
+T = TypeVar("T")
+Steps = Generator[None, None, T]
+
+
+def run(steps: Steps[T]) -> T:
+    """Drive a stepwise computation to its end in one go."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """Per-sale columns of the fit, in the order of the (sorted) input."""
+
+    log_value: list[float]
+    weight: list[float]
+    xs: tuple[list[float], ...]  # one column per regressor (see `regressors`)
+    groups: list[tuple[str, int, int]]  # (model key, start, end) of each model's rows
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    slopes: tuple[float, ...]
+    intercepts: dict[str, float]  # by model key
+    counts: dict[str, int]  # sales by model key
+    weights: dict[str, float]  # recency weight by model key
+    residuals: list[float]  # log(sale) - fitted, per sale, in feature order
+
+    def level(self) -> tuple[float, float]:
+        """(mean, spread) of the model intercepts: how far apart the make's models are priced
+        once age and mileage are accounted for. The mean weighs models by their recent
+        sales; the spread is pulled toward LEVEL_SPREAD_PRIOR as if it were PRIOR_MODELS
+        more models, since a make with two models says little about a third."""
+        total = sum(self.weights.values())
+        mean = sum(self.intercepts[m] * w for m, w in self.weights.items()) / total
+        squares = sum((a - mean) ** 2 for a in self.intercepts.values())
+        n = len(self.intercepts)
+        spread = (squares + PRIOR_MODELS * LEVEL_SPREAD_PRIOR**2) / (n + PRIOR_MODELS)
+        return mean, math.sqrt(spread)
+
+
+def ordered(sales: SalesColumns) -> SalesColumns:
+    """The same sales sorted by model, then model year (the store already sends them so;
+    then this only checks), so each model, and each year within it, is one slice."""
+    models, years = sales.models, sales.years
+    if all(map(le, models, islice(models, 1, None))) and all(
+        all(map(le, years[lo:hi], years[lo + 1 : hi])) for _, lo, hi in _groups(models)
+    ):
+        return sales
+    keys = list(zip(models, years, strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return SalesColumns(
+        models=[models[i] for i in order],
+        years=[years[i] for i in order],
+        mileages=[sales.mileages[i] for i in order],
+        prices=[sales.prices[i] for i in order],
+        sold_at=[sales.sold_at[i] for i in order],
+    )
+
+
+def features(sales: SalesColumns, now_ms: int) -> Steps[Features]:
+    """Log values, recency weights and the regressors of every sale (grouped by model).
+
+    Whole columns go through C-level `map`s of `operator` functions: a Python loop over ten
+    thousand sales costs ten times as much. (Kept in step with `regressors`.)
+    """
+    f = Features([], [], tuple([] for _ in range(K)), _groups(sales.models))
+    age_x, age2_x, miles_x, miles2_x, ago_x = f.xs
+    decay = math.log(0.5) / (HALF_LIFE_DAYS * DAY_MS)
+    starts = {y: year_start_ms(y) for y in set(sales.years)}
+    for lo, hi in _chunks(0, len(sales)):
+        sold = sales.sold_at[lo:hi]
+        f.log_value.extend(map(math.log, sales.prices[lo:hi]))
+        since = list(map(max, map(sub, repeat(now_ms), sold), repeat(0)))
+        f.weight.extend(map(math.exp, map(mul, repeat(decay), since)))
+        ago_x.extend(map(truediv, since, repeat(YEAR_MS)))
+        lived = map(sub, sold, map(starts.__getitem__, sales.years[lo:hi]))
+        age = list(map(max, map(truediv, lived, repeat(YEAR_MS)), repeat(0.0)))
+        miles = list(map(mul, sales.mileages[lo:hi], repeat(1e-4)))
+        age_x.extend(age)
+        age2_x.extend(map(mul, map(mul, age, age), repeat(0.1)))
+        miles_x.extend(miles)
+        miles2_x.extend(map(mul, map(mul, miles, miles), repeat(0.1)))
+        yield
+    return f
+
+
+def _chunks(start: int, end: int) -> Iterator[tuple[int, int]]:
+    for lo in range(start, end, CHUNK):
+        yield lo, min(lo + CHUNK, end)
+
+
+def _groups(models: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(model, start, end) of each model's rows, for `models` sorted (else of its runs)."""
+    return [(m, bisect_left(models, m), bisect_right(models, m)) for m in sorted(set(models))]
+
+
+class _Moments:
+    """Weighted sums of one group: Σw, Σwx, Σwy, Σwxxᵀ, Σwxy over the regressors."""
+
+    __slots__ = ("cross", "w", "wx", "wxy", "wy")
+
+    def __init__(self) -> None:
+        self.w = self.wy = 0.0
+        self.wx = [0.0] * K
+        self.wxy = [0.0] * K
+        self.cross = [[0.0] * K for _ in range(K)]
+
+    def add(self, f: Features, lo: int, hi: int) -> None:
+        xs = [x[lo:hi] for x in f.xs]
+        weight, y = f.weight[lo:hi], f.log_value[lo:hi]
+        self.w += sum(weight)
+        self.wy += sum(map(mul, weight, y))
+        for j in range(K):
+            wx = list(map(mul, weight, xs[j]))
+            self.wx[j] += sum(wx)
+            self.wxy[j] += sum(map(mul, wx, y))
+            for k in range(j, K):
+                self.cross[j][k] += sum(map(mul, wx, xs[k]))
+
+    def centred(self) -> tuple[list[list[float]], list[float]]:
+        """The group's sums about its own weighted means (its intercept drops out)."""
+        w, wx = self.w, self.wx
+        cross = [[self.cross[j][k] - wx[j] * wx[k] / w for k in range(K)] for j in range(K)]
+        return cross, [self.wxy[j] - wx[j] * self.wy / w for j in range(K)]
+
+
+def fit(f: Features) -> Steps[Fit]:
+    """Slopes shared by the groups, one intercept per group, and every sale's residual."""
+    cross = [[0.0] * K for _ in range(K)]
+    rhs = [0.0] * K
+    moments: dict[str, _Moments] = {}
+    for model, start, end in f.groups:
+        m = moments[model] = _Moments()
+        for lo, hi in _chunks(start, end):
+            m.add(f, lo, hi)
+            yield
+        group_cross, group_rhs = m.centred()
+        for j in range(K):
+            rhs[j] += group_rhs[j]
+            for k in range(j, K):
+                cross[j][k] += group_cross[j][k]
+    total_w = sum(m.w for m in moments.values())
+    slopes = _solve_with_prior(cross, rhs, total_w, len(f.weight))
+    intercepts = {
+        model: (m.wy - sum(b * s for b, s in zip(slopes, m.wx, strict=True))) / m.w
+        for model, m in moments.items()
+    }
+    residuals: list[float] = []
+    for model, start, end in f.groups:
+        for lo, hi in _chunks(start, end):
+            fitted: list[float] = [intercepts[model]] * (hi - lo)
+            for b, x in zip(slopes, f.xs, strict=True):
+                fitted = list(map(add, fitted, map(mul, repeat(b), x[lo:hi])))
+            residuals.extend(map(sub, f.log_value[lo:hi], fitted))
+            yield
+    counts = {model: end - start for model, start, end in f.groups}
+    weights = {model: m.w for model, m in moments.items()}
+    return Fit(slopes, intercepts, counts, weights, residuals)
+
+
+def _solve_with_prior(
+    cross: list[list[float]], rhs: list[float], total_w: float, n: int
+) -> tuple[float, ...]:
+    """Ridge toward PRIOR_SLOPES: each slope's prior weighs as much as PRIOR_SALES sales."""
+    mean_w = total_w / n
+    a = [[cross[min(j, k)][max(j, k)] for k in range(K)] for j in range(K)]
+    b = list(rhs)
+    for j in range(K):
+        variance = max(cross[j][j] / total_w, _FLOOR[j])
+        strength = PRIOR_SALES * mean_w * variance
+        a[j][j] += strength
+        b[j] += strength * PRIOR_SLOPES[j]
+    solved = _gauss(a, b)
+    return tuple(solved) if solved is not None else PRIOR_SLOPES
+
+
+def _gauss(a: list[list[float]], b: list[float]) -> list[float] | None:
+    """Solve a·x = b (small, dense) with partial pivoting; None if singular."""
+    n = len(b)
+    m = [[*row, b[i]] for i, row in enumerate(a)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        if abs(m[pivot][col]) < 1e-12:
+            return None
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(col + 1, n):
+            factor = m[r][col] / m[col][col]
+            for c in range(col, n + 1):
+                m[r][c] -= factor * m[col][c]
+    x = [0.0] * n
+    for r in reversed(range(n)):
+        x[r] = (m[r][n] - sum(m[r][c] * x[c] for c in range(r + 1, n))) / m[r][r]
+    return x
