@@ -62,6 +62,7 @@ class Settings:
     engine: Engine = "actor"
     cors_origins: frozenset[str] = frozenset()  # "*" in it: any origin, never credentials
     demo: bool = False  # keep the demo auctions alive (`make run`)
+    pricing_url: str | None = None  # CONTRACT §8: an external pricing service, asked first
 
     @property
     def embedded(self) -> bool:
@@ -86,6 +87,7 @@ DEFAULTS: dict[str, str | None] = {
     "BIDSERVER_LOG_LEVEL": "info",
     "BIDSERVER_CORS_ORIGINS": None,
     "BIDSERVER_DEMO": "off",
+    "BIDSERVER_PRICING_URL": None,
 }
 
 
@@ -133,11 +135,13 @@ def load_settings(
         engine=engine,
         cors_origins=_cors(get("BIDSERVER_CORS_ORIGINS")),
         demo=_choice("BIDSERVER_DEMO", get("BIDSERVER_DEMO"), ("off", "on")) == "on",
+        pricing_url=_url("BIDSERVER_PRICING_URL", get("BIDSERVER_PRICING_URL"), _HTTP_SCHEMES),
     )
 
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_HTTP_SCHEMES = ("http://", "https://")
 
 
 def _url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:

@@ -1,0 +1,32 @@
+"""Prometheus metrics of the valuations (CONTRACT §1 `/metrics`, issue 14)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+VALUATIONS = Counter("bidserver_valuations_total", "Valuations served, by basis", ["basis"])
+CACHE = Counter(
+    "bidserver_valuation_cache_total",
+    "Valuation cache lookups: `books` (sales, per make/model) and `provider` answers",
+    ["cache", "result"],
+)
+BUILD_SECONDS = Histogram(
+    "bidserver_valuation_build_seconds",
+    "Reading and fitting one make's or model's sales (a cache miss)",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+PROVIDER_SECONDS = Histogram(
+    "bidserver_pricing_provider_seconds",
+    "External pricing provider calls, answered or not",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5),
+)
+PROVIDER_FAILURES = Counter(
+    "bidserver_pricing_provider_failures_total",
+    "Provider calls that gave no usable answer (timeout, unreachable, status, garbage) "
+    "and calls skipped while its circuit breaker was open (open)",
+    ["reason"],
+)
+FOLLOWING = Gauge(
+    "bidserver_valuation_following_sales",
+    "1 while closed sales are followed (cached valuations are kept), 0 while not",
+)
