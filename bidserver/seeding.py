@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bidserver import demo, demo_live
+from bidserver import demo, demo_history, demo_live
 from bidserver.demo import DEMO_SELLER, DEMO_USERS, DemoVehicle
-from storage import demo_auctions, seed
+from storage import demo_auctions, sales, seed
 from storage.pool import AnyConnection
 from storage.seed import SeededUser
 
@@ -86,10 +86,26 @@ async def _live_reset(ctx: SeedContext) -> None:
     await demo_auctions.delete_all(ctx.conn, ctx.seller_id)
 
 
+async def _sales_history(ctx: SeedContext) -> str:
+    """The demo's past sales (`bidserver.demo_history`), which its valuations rest on."""
+    rows = [
+        (s.make, s.model, s.year, s.mileage, s.price, s.sold_at)
+        for s in demo_history.history(ctx.now)
+    ]
+    created, count = await sales.seed_history(ctx.conn, rows)
+    state = "created" if created else "already present, left as is"
+    return f"sales history: {count:,} past sales for the valuations, {state}"
+
+
+async def _sales_history_reset(ctx: SeedContext) -> None:
+    await sales.delete_history(ctx.conn)
+
+
 STEPS: list[Step] = [
     Step("users", _users),
     Step("catalogue", _catalogue, _catalogue_reset),
     Step("live auctions", _live_auctions, _live_reset),
+    Step("sales history", _sales_history, _sales_history_reset),
 ]
 
 

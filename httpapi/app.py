@@ -9,7 +9,7 @@ from aiohttp import web
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
-from httpapi import accounts, apidocs, auctions, openapi, vehicles
+from httpapi import accounts, apidocs, auctions, openapi, valuations, vehicles
 from httpapi.cors import cors_middleware
 from httpapi.errors import error_middleware
 from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
@@ -62,12 +62,14 @@ def create_app(
     app[READINESS] = readiness
     app[ROUTER] = router
     app.cleanup_ctx.append(_pool_ctx(dsn))
+    app.cleanup_ctx.append(valuations.valuer_ctx(settings, dsn))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
     accounts.add_routes(app)
     vehicles.add_routes(app)
     auctions.add_routes(app)
+    valuations.add_routes(app)
     openapi.add_routes(app)
     apidocs.add_routes(app)
     return app

@@ -8,9 +8,11 @@ from aiohttp import web
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import Readiness
+from bidserver.valuation.service import Valuer
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 SECRET = web.AppKey("secret", bytes)
 SETTINGS = web.AppKey("settings", Settings)
 READINESS = web.AppKey("readiness", Readiness)
 ROUTER = web.AppKey("router", Router)
+VALUER = web.AppKey("valuer", Valuer)

@@ -3,8 +3,8 @@
 The document is `httpapi/openapi.json`, edited by hand and kept true by
 `tests/integration/test_openapi.py` (every registered route is in it and vice versa, real
 responses validate against it, and a schemathesis run fuzzes the live server with it). The
-one value that depends on the clock, the latest model year a vehicle may have, is filled in
-when the document is served.
+one value that depends on the clock, the latest model year a vehicle may have (and may be
+valued at), is filled in when the document is served.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def document() -> dict[str, Any]:
     doc: dict[str, Any] = copy.deepcopy(json.loads(_stored()))
     for name in ("VehicleInput", "VehiclePatch"):
         doc["components"]["schemas"][name]["properties"]["year"]["maximum"] = latest_model_year()
+    for parameter in doc["paths"]["/valuations"]["get"]["parameters"]:
+        if parameter["name"] == "year":
+            parameter["schema"]["maximum"] = latest_model_year()
     return doc
 
 

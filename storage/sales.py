@@ -19,6 +19,7 @@ import asyncpg
 from bidserver.pricing import SalesColumns
 from storage.auctions import to_dt
 from storage.errors import translate
+from storage.pool import AnyConnection
 
 log = logging.getLogger("storage.sales")
 
@@ -101,7 +102,7 @@ class PgSales:
 
 
 async def seed_history(
-    conn: asyncpg.Connection,
+    conn: AnyConnection,
     sales: Sequence[tuple[str, str, int, int, int, datetime]],
 ) -> tuple[bool, int]:
     """Load an imported sales history once: (whether it was loaded now, rows of history)."""
@@ -117,3 +118,9 @@ async def seed_history(
                 columns=("make", "model", "year", "mileage", "price", "sold_at", "source"),
             )
     return True, len(sales)
+
+
+async def delete_history(conn: AnyConnection) -> None:
+    """Forget the imported history (`seed-demo --reset`); sales of auctions stay."""
+    with translate():
+        await conn.execute("DELETE FROM sales WHERE source = 'history'")

@@ -57,6 +57,17 @@ WALLS: Final = (
         ("bidserver.engine", "bidserver.gateway", "httpapi", "storage"),
         "accounts serve both faces and the CLI",
     ),
+    Wall(
+        "bidserver.pricing",
+        ("bidserver", "httpapi", "storage", "bench"),
+        "the pricing model is pure, like the rules core: sales and `now` come in as arguments",
+        allowed=("bidserver.pricing",),
+    ),
+    Wall(
+        "bidserver.valuation",
+        ("bidserver.engine", "bidserver.gateway", "httpapi", "storage"),
+        "valuations never touch the bid path or a face; their store comes in as a port",
+    ),
     *(Wall(wing, ("bench",), "the product never depends on its benchmark") for wing in PRODUCT),
 )
 
@@ -121,6 +132,8 @@ def test_every_wing_is_found() -> None:
         "bidserver.wire",
         "bidserver.accounts",
         "bidserver.baseline",
+        "bidserver.pricing",
+        "bidserver.valuation",
         "storage",
         "httpapi",
     ):
@@ -144,6 +157,10 @@ def test_every_wing_is_found() -> None:
         ("httpapi.app", "import bench.cli"),
         ("bidserver.node", "from bench import cli"),
         ("storage.seed", "import bench"),
+        ("bidserver.pricing.book", "from bidserver.timefmt import now_ms"),
+        ("bidserver.pricing.fit", "import storage.sales"),
+        ("bidserver.valuation.service", "from storage.sales import PgSales"),
+        ("bidserver.valuation.service", "from bidserver.engine.router import Router"),
     ],
 )
 def test_the_checker_catches_a_breach(module: str, source: str) -> None:
@@ -163,6 +180,10 @@ def test_the_checker_catches_a_breach(module: str, source: str) -> None:
         ("httpapi.auctions", "from bidserver import wire"),
         ("bidserver.node", "from bidserver.gateway.server import Gateway"),
         ("bidserver.node", "from httpapi.app import create_app"),
+        ("bidserver.pricing.value", "from bidserver.pricing.book import Book"),
+        ("bidserver.valuation.service", "from bidserver.pricing import build"),
+        ("storage.sales", "from bidserver.pricing import SalesColumns"),
+        ("httpapi.valuations", "from bidserver.valuation.service import Valuer"),
     ],
 )
 def test_the_checker_allows_what_the_layout_allows(module: str, source: str) -> None:
