@@ -65,11 +65,13 @@ class Provider:
         breaker: Breaker | None = None,
         timeout_s: float = TIMEOUT_S,
         ttl_s: float = CACHE_TTL_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.breaker = breaker or Breaker()
         self._session = session
         self._clock_ms = clock_ms
+        self._monotonic = monotonic
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._ttl_s = ttl_s
         self._cache: OrderedDict[_Key, tuple[float, Quote]] = OrderedDict()
@@ -85,7 +87,7 @@ class Provider:
         metrics.CACHE.labels("provider", "miss").inc()
         task = self._asking.get(k)
         if task is None:
-            if not self.breaker.allow(time.monotonic()):
+            if not self.breaker.allow(self._monotonic()):
                 metrics.PROVIDER_FAILURES.labels("open").inc()
                 return None
             task = self._asking[k] = asyncio.create_task(self._ask(k, subject, vin))
@@ -97,26 +99,26 @@ class Provider:
         if found is None:
             return None
         expires, quote = found
-        if time.monotonic() >= expires:
+        if self._monotonic() >= expires:
             del self._cache[k]
             return None
         self._cache.move_to_end(k)
         return quote
 
     async def _ask(self, k: _Key, subject: Subject, vin: str | None) -> Quote | None:
-        started = time.monotonic()
+        started = time.perf_counter()
         try:
             quote = await self._call(subject, vin)
         except Exception as exc:
             reason = _reason(exc)
             metrics.PROVIDER_FAILURES.labels(reason).inc()
-            self.breaker.failed(time.monotonic())
+            self.breaker.failed(self._monotonic())
             log.warning("pricing provider failed", extra={"reason": reason, "error": str(exc)})
             return None
         finally:
-            metrics.PROVIDER_SECONDS.observe(time.monotonic() - started)
+            metrics.PROVIDER_SECONDS.observe(time.perf_counter() - started)
         self.breaker.succeeded()
-        self._cache[k] = (time.monotonic() + self._ttl_s, quote)
+        self._cache[k] = (self._monotonic() + self._ttl_s, quote)
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return quote

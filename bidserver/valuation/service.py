@@ -147,6 +147,11 @@ class Valuer:
             self._books[k] = _Entry(book, time.monotonic())
         return book
 
+    def cached(self, make: str, model: str | None) -> Book | None:
+        """The cached book of these keys, if any (for tests and diagnostics)."""
+        entry = self._books.get((make, model))
+        return None if entry is None else entry.book
+
     def sale_closed(self, make: str, model: str) -> None:
         """A sale of this make and model committed: its books are stale."""
         make_key, model_key = key(make), key(model)

@@ -23,7 +23,7 @@ def test_several_thousand_sales_of_the_demos_real_makes_and_models() -> None:
     sold = {(s.make, s.model) for s in sales}
     assert sold == models  # every model the demo knows, and nothing else
     assert {(v.make, v.model) for v in demo.catalogue(NOW)} <= sold
-    counts = defaultdict(int)
+    counts: defaultdict[tuple[str, str], int] = defaultdict(int)
     for s in sales:
         counts[(s.make, s.model)] += 1
     assert min(counts.values()) >= 20

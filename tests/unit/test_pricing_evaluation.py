@@ -42,8 +42,10 @@ def report(request: pytest.FixtureRequest) -> list[Row]:
     print(f"demo history seed {seed}")
     rows = evaluate(sales(seed))
     for row in rows:
-        print(f"  {row.label}: {row.valued}/{row.held_out} valued, coverage {row.coverage:.3f},"
-              f" median error {row.median_error:.4f}, median width {row.median_width:.3f}")  # fmt: skip
+        print(
+            f"  {row.label}: {row.valued}/{row.held_out} valued, coverage {row.coverage:.3f},"
+            f" median error {row.median_error:.4f}, median width {row.median_width:.3f}"
+        )
     return rows
 
 

@@ -57,7 +57,8 @@ def market(
         age = age_years(year, sold_at)
         mileage = round(age * 12_000 * rng.uniform(0.6, 1.4))
         worth = base * yearly**age * max(0.5, 1 - mileage / 400_000)
-        sales.append(Sale(make, model, year, mileage, round(worth * rng.lognormvariate(0, noise)), sold_at))
+        price = round(worth * rng.lognormvariate(0, noise))
+        sales.append(Sale(make, model, year, mileage, price, sold_at))
     return sales
 
 
@@ -109,7 +110,7 @@ def test_comparables_are_taken_from_the_nearest_years_first() -> None:
 def test_a_ring_is_added_until_enough_are_in() -> None:
     sales = market(10, seed=3, years=(2016, 2016)) + market(40, seed=4, years=(2017, 2017))
     assert value(book_of(sales), camry(2016), NOW).comparables == 50
-    assert 50 >= ENOUGH_COMPARABLES
+    assert ENOUGH_COMPARABLES <= 50
 
 
 # --- adjustment -----------------------------------------------------------------------------
@@ -120,13 +121,16 @@ def test_older_cars_are_worth_less() -> None:
     worth = [value(book, camry(year), NOW).estimate for year in range(2013, 2025)]
     assert all(w is not None for w in worth)
     assert worth == sorted(worth)  # type: ignore[type-var]
-    assert worth[0] is not None and worth[-1] is not None and worth[-1] > 2 * worth[0]
+    assert worth[0] is not None
+    assert worth[-1] is not None
+    assert worth[-1] > 2 * worth[0]
 
 
 def test_more_miles_are_worth_less() -> None:
     book = book_of(market(400, seed=12))
     low, high = value(book, camry(2018, 20_000), NOW), value(book, camry(2018, 160_000), NOW)
-    assert low.estimate is not None and high.estimate is not None
+    assert low.estimate is not None
+    assert high.estimate is not None
     assert high.estimate < 0.85 * low.estimate
 
 
@@ -135,11 +139,14 @@ def test_recent_sales_weigh_more() -> None:
     the estimate sits nearer the recent ones."""
     old = market(100, seed=13, days=365, noise=0.03)
     old = [s._replace(sold_at=s.sold_at - 2 * 365 * DAY_MS) for s in old]
-    new = [s._replace(price=round(s.price * 1.3)) for s in market(100, seed=13, days=60, noise=0.03)]
+    recent = market(100, seed=13, days=60, noise=0.03)
+    new = [s._replace(price=round(s.price * 1.3)) for s in recent]
     both = value(book_of(old + new), camry(2018), NOW).estimate
     only_old = value(book_of(old), camry(2018), NOW).estimate
     only_new = value(book_of(new), camry(2018), NOW).estimate
-    assert both is not None and only_old is not None and only_new is not None
+    assert both is not None
+    assert only_old is not None
+    assert only_new is not None
     assert both > (only_old + only_new) / 2
 
 
@@ -151,7 +158,9 @@ def test_the_estimate_follows_the_market_it_was_fitted_on() -> None:
         age = age_years(year, NOW)
         truth = 30_000 * 0.9**age * (1 - mileage / 400_000)
         got = value(book, camry(year, mileage), NOW)
-        assert got.estimate is not None and got.low is not None and got.high is not None
+        assert got.estimate is not None
+        assert got.low is not None
+        assert got.high is not None
         assert abs(got.estimate - truth) / truth < 0.01, (year, got, truth)
         assert got.low <= truth <= got.high
 
@@ -159,7 +168,12 @@ def test_the_estimate_follows_the_market_it_was_fitted_on() -> None:
 def test_a_noisier_market_gives_a_wider_range() -> None:
     quiet = value(book_of(market(200, seed=15, noise=0.03)), camry(2019), NOW)
     loud = value(book_of(market(200, seed=15, noise=0.2)), camry(2019), NOW)
-    assert quiet.estimate and quiet.low and quiet.high and loud.estimate and loud.low and loud.high
+    assert quiet.estimate
+    assert quiet.low
+    assert quiet.high
+    assert loud.estimate
+    assert loud.low
+    assert loud.high
     assert (loud.high - loud.low) / loud.estimate > 2 * (quiet.high - quiet.low) / quiet.estimate
 
 
@@ -182,14 +196,20 @@ def test_a_model_with_too_few_widens_to_its_make_with_a_wider_range() -> None:
     sales = _toyotas()
     corolla = Subject("toyota", "COROLLA", 2018, 60_000)
     own = value(book_of(sales, model="Corolla"), corolla, NOW)
-    assert not own.usable and own.comparables == 3
+    assert not own.usable
+    assert own.comparables == 3
     make = value(book_of(sales, model=None), corolla, NOW)
     got = widen(own, make)
-    assert got is make and got.scope is Scope.MAKE
+    assert got is make
+    assert got.scope is Scope.MAKE
     assert got.comparables > 3
     model_answer = value(book_of(sales), camry(2018), NOW)
-    assert got.estimate and got.low and got.high and model_answer.estimate
-    assert model_answer.low and model_answer.high
+    assert got.estimate
+    assert got.low
+    assert got.high
+    assert model_answer.estimate
+    assert model_answer.low
+    assert model_answer.high
     width = (got.high - got.low) / got.estimate
     assert width > 1.5 * (model_answer.high - model_answer.low) / model_answer.estimate
 
@@ -200,7 +220,8 @@ def test_the_make_answer_leans_toward_the_models_own_few_sales() -> None:
     make = book_of(_toyotas(), model=None)
     corolla = value(make, Subject("Toyota", "Corolla", 2018, 60_000), NOW).estimate
     unseen = value(make, Subject("Toyota", "Supra", 2018, 60_000), NOW).estimate
-    assert corolla is not None and unseen is not None
+    assert corolla is not None
+    assert unseen is not None
     assert corolla < unseen
 
 
@@ -245,7 +266,9 @@ def test_every_answer_is_whole_units_in_order_or_no_numbers(
     if got.comparables < MIN_COMPARABLES:
         assert (got.estimate, got.low, got.high, got.scope) == (None, None, None, None)
         return
-    assert got.estimate is not None and got.low is not None and got.high is not None
+    assert got.estimate is not None
+    assert got.low is not None
+    assert got.high is not None
     assert all(type(x) is int for x in (got.estimate, got.low, got.high))
     assert 0 < got.low <= got.estimate <= got.high <= 10**12
 
@@ -268,7 +291,9 @@ def test_twice_the_prices_twice_the_estimate(seed: int, year: int) -> None:
     if one.estimate is None:
         assert two.estimate is None
         return
-    assert two.estimate is not None and two.low is not None and one.low is not None
+    assert two.estimate is not None
+    assert two.low is not None
+    assert one.low is not None
     assert abs(two.estimate - 2 * one.estimate) <= 200  # one rounding step of 100, twice
     assert abs(two.low - 2 * one.low) <= 200
 

@@ -70,8 +70,8 @@ def test_pricing_imports_stay_inside_the_allow_list(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["import time", "from datetime import datetime", "import random", "from bidserver import timefmt",
-     "import asyncio", "from storage.sales import PgSales", "import json"],
+    ["import time", "from datetime import datetime", "import random", "import json",
+     "from bidserver import timefmt", "import asyncio", "from storage.sales import PgSales"],
 )  # fmt: skip
 def test_the_checker_catches_an_impure_import(source: str) -> None:
     assert problems(source, "bidserver.pricing.fit", False, "x.py")
