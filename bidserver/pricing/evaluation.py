@@ -11,7 +11,7 @@ fallback that answers for a model the marketplace has never sold.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bidserver.pricing.book import Book, build
@@ -92,18 +92,21 @@ def _make_only(books: Books, sale: Sale) -> Estimate:
     return value(books.make(sale.make, without=sale.model), _subject(sale), sale.sold_at)
 
 
-def _row(label: str, held: Sequence[Sale], valuer: Callable[[Sale], Estimate]) -> Row:
+Prediction = tuple[Sale, Estimate]
+
+
+def summarise(label: str, predictions: Sequence[Prediction]) -> Row:
+    """One row of the report from (held-out sale, what was predicted for it) pairs."""
     errors: list[float] = []
     widths: list[float] = []
     inside = 0
-    for sale in held:
-        got = valuer(sale)
+    for sale, got in predictions:
         if got.estimate is None or got.low is None or got.high is None:
             continue
         errors.append(abs(got.estimate - sale.price) / sale.price)
         widths.append((got.high - got.low) / got.estimate)
         inside += got.low <= sale.price <= got.high
-    return Row(label, len(held), len(errors), inside, _median(errors), _median(widths))
+    return Row(label, len(predictions), len(errors), inside, _median(errors), _median(widths))
 
 
 def _median(values: list[float]) -> float:
@@ -116,12 +119,22 @@ def _median(values: list[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def evaluate(sales: Sequence[Sale], holdout: float = HOLDOUT) -> list[Row]:
-    """The held-out report: as served (model, widening to the make when needed), and the
-    make-wide fallback alone."""
+def predict(
+    sales: Sequence[Sale], holdout: float = HOLDOUT
+) -> tuple[list[Prediction], list[Prediction]]:
+    """Each held-out sale with its prediction as served (the model's own sales, widened to
+    the make when too few) and with the make-wide fallback alone (its own model withheld)."""
     earlier, latest = split(sales, holdout)
     books = Books(earlier, latest[0].sold_at)
+    served = [(s, _widened(books, s)) for s in latest]
+    make_only = [(s, _make_only(books, s)) for s in latest]
+    return served, make_only
+
+
+def evaluate(sales: Sequence[Sale], holdout: float = HOLDOUT) -> list[Row]:
+    """The held-out report: as served, and the make-wide fallback alone."""
+    served, make_only = predict(sales, holdout)
     return [
-        _row("as served (model, else make)", latest, lambda s: _widened(books, s)),
-        _row("make only (model's own sales withheld)", latest, lambda s: _make_only(books, s)),
+        summarise("as served (model, else make)", served),
+        summarise("make only (model's own sales withheld)", make_only),
     ]

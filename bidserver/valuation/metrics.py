@@ -15,6 +15,11 @@ BUILD_SECONDS = Histogram(
     "Reading and fitting one make's or model's sales (a cache miss)",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+SLICE_SECONDS = Histogram(
+    "bidserver_valuation_longest_slice_seconds",
+    "The longest the event loop was held in one go by a build (it yields every 2 ms)",
+    buckets=(0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05),
+)
 PROVIDER_SECONDS = Histogram(
     "bidserver_pricing_provider_seconds",
     "External pricing provider calls, answered or not",

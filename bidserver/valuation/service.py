@@ -64,6 +64,13 @@ class Valuation:
     currency: str = CURRENCY
 
 
+@dataclass(frozen=True, slots=True)
+class BuildStats:
+    sales: int
+    seconds: float  # reading and fitting
+    longest_slice: float  # the longest the event loop was held in one go
+
+
 @dataclass(slots=True)
 class _Entry:
     book: Book
@@ -86,6 +93,7 @@ class Valuer:
         self._generation: dict[BookKey, int] = {}
         self.following = False
         self._follower: asyncio.Task[None] | None = None
+        self.last_build: BuildStats | None = None  # for diagnostics and the benchmark
 
     # --- answering ----------------------------------------------------------------------
 
@@ -140,8 +148,11 @@ class Valuer:
         now = self._clock_ms()
         make, model = k
         sales = await self._store.sales(make, model, now - LOOKBACK_MS)
-        book = await drive(build(sales, make, model, now))
-        metrics.BUILD_SECONDS.observe(time.monotonic() - started)
+        book, held = await drive(build(sales, make, model, now))
+        took = time.monotonic() - started
+        metrics.BUILD_SECONDS.observe(took)
+        metrics.SLICE_SECONDS.observe(held)
+        self.last_build = BuildStats(len(sales), took, held)
         # Kept only if no sale of it closed meanwhile and closes were followed throughout.
         if following and self.following and self._generation.get(k, 0) == generation:
             self._books[k] = _Entry(book, time.monotonic())
@@ -206,19 +217,22 @@ class Valuer:
         metrics.FOLLOWING.set(1 if on else 0)
 
 
-async def drive(steps: Steps[T]) -> T:
-    """Run a stepwise computation on the loop, handing the loop back every SLICE_S."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SLICE_S
+async def drive(steps: Steps[T]) -> tuple[T, float]:
+    """Run a stepwise computation on the loop, handing the loop back every SLICE_S; returns
+    its result and the longest the loop was held (seconds)."""
+    started = time.perf_counter()
+    longest = 0.0
     while True:
         try:
             next(steps)
         except StopIteration as done:
             result: T = done.value
-            return result
-        if loop.time() >= deadline:
+            return result, max(longest, time.perf_counter() - started)
+        now = time.perf_counter()
+        if now - started >= SLICE_S:
+            longest = max(longest, now - started)
             await asyncio.sleep(0)
-            deadline = loop.time() + SLICE_S
+            started = time.perf_counter()
 
 
 def _sales_answer(found: SalesEstimate, as_of: int) -> Valuation:

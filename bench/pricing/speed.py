@@ -1,0 +1,248 @@
+"""`python -m bench.pricing speed`: a valuation of a make/model with 10,000 sales.
+
+In one process, on a throwaway database: the Toyota Camry gets `--sales` sales (the demo's
+depreciation model), the other demo models the usual history. Then, each against a
+baseline measured in the same run:
+
+- computed: `Valuer.value` with the cache dropped first (read the sales, fit, answer);
+  beside it, the read alone (`PgSales.sales`), the part the database takes;
+- cached: `Valuer.value` on a cached book, any year and mileage;
+- over HTTP: `GET /valuations` cached and computed through the real sidecar, against
+  `GET /health` (the sidecar's own floor) from the same client;
+- loop lag: a probe asks the loop for a 1 ms timer over and over; how late it fires while
+  valuations are computed, against the same probe on an idle loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from bench.db import BenchDatabase
+from bidserver import demo_history
+from bidserver.config import load_settings
+from bidserver.engine.router import Router
+from bidserver.health import Readiness
+from bidserver.pricing import Subject
+from bidserver.timefmt import now_ms
+from bidserver.valuation.service import Valuer
+from bidserver.wiring import Engine
+from httpapi.app import create_app
+from httpapi.keys import VALUER
+from storage.migrate import migrate
+from storage.pool import create_pool
+from storage.sales import PgSales
+
+MAKE, MODEL = "Toyota", "Camry"
+SECRET = "bench-pricing-secret-bench-pricing-secret"
+TARGETS = {"computed": 50.0, "cached": 5.0, "lag": 5.0}
+
+
+@dataclass
+class Series:
+    name: str
+    ms: list[float] = field(default_factory=list)
+    target: float | None = None
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.ms)
+
+        def at(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+        return {"n": len(ordered), "p50": at(0.5), "p90": at(0.9), "p99": at(0.99),
+                "max": ordered[-1]}  # fmt: skip
+
+
+class LagProbe:
+    """How late a 1 ms timer fires: the loop's lag, sampled for as long as it runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.samples.append((time.perf_counter() - started) * 1000 - 1.0)
+
+    async def during(self, work: Callable[[], Awaitable[None]]) -> list[float]:
+        self.samples = []
+        self._task = asyncio.create_task(self._run())
+        try:
+            await work()
+        finally:
+            self._task.cancel()
+        return self.samples
+
+
+async def _load(dsn: str, sales: int) -> None:
+    now = datetime.now(UTC)
+    camrys = demo_history.history(now, size=sales, seed=1, only=(MAKE, MODEL))
+    others = [s for s in demo_history.history(now) if (s.make, s.model) != (MAKE, MODEL)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "sales",
+            records=[
+                (s.make, s.model, s.year, s.mileage, s.price, s.sold_at, "history")
+                for s in camrys + others
+            ],
+            columns=("make", "model", "year", "mileage", "price", "sold_at", "source"),
+        )
+        await conn.execute("VACUUM ANALYZE sales")  # as autovacuum would, soon after
+    finally:
+        await conn.close()
+
+
+def _subject(rng: random.Random) -> Subject:
+    year = rng.randint(2008, 2025)
+    return Subject(MAKE, MODEL, year, rng.randint(2_000, 15_000) * max(1, 2026 - year))
+
+
+async def _timed(n: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        await call()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+async def _in_process(valuer: Valuer, store: PgSales, args: argparse.Namespace) -> list[Series]:
+    rng = random.Random(14)
+    probe = LagProbe()
+    idle_lag = Series("loop lag, idle (baseline)", await _for(probe, 1.0))
+    computed = Series("computed: Valuer.value, cache dropped", target=TARGETS["computed"])
+    read = Series("  the read alone: PgSales.sales (baseline)")
+    held = Series("  longest the build held the loop in one go", target=TARGETS["lag"])
+
+    async def compute() -> None:
+        for _ in range(args.rounds):
+            valuer.forget_all()
+            started = time.perf_counter()
+            await valuer.value(_subject(rng))
+            computed.ms.append((time.perf_counter() - started) * 1000)
+            assert valuer.last_build is not None
+            held.ms.append(valuer.last_build.longest_slice * 1000)
+
+    busy_lag = Series("loop lag while computing", await probe.during(compute), TARGETS["lag"])
+    read.ms = await _timed(args.rounds, lambda: store.sales("toyota", "camry", 0))
+    await valuer.value(_subject(rng))  # a cached book from here on
+    cached = Series("cached: Valuer.value", target=TARGETS["cached"])
+    cached.ms = await _timed(args.cached, lambda: valuer.value(_subject(rng)))
+    return [computed, read, held, cached, busy_lag, idle_lag]
+
+
+async def _for(probe: LagProbe, seconds: float) -> list[float]:
+    return await probe.during(lambda: asyncio.sleep(seconds))
+
+
+async def _over_http(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace) -> list[Series]:
+    settings = load_settings({"BIDSERVER_DATABASE_URL": dsn, "BIDSERVER_JWT_SECRET": SECRET,
+                              "BIDSERVER_HTTP_RATE_LIMIT": "0"})  # fmt: skip
+    engine = Engine(pool)
+    app = create_app(settings, dsn, SECRET.encode(), Readiness(pool), Router(engine.registry))
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    rng = random.Random(15)
+    try:
+        async with aiohttp.ClientSession() as http:
+            await _until_following(app[VALUER])
+
+            async def get(path: str, params: dict[str, str] | None = None) -> None:
+                async with http.get(base + path, params=params) as response:
+                    await response.read()
+                    assert response.status == 200, response.status
+
+            def query() -> dict[str, str]:
+                s = _subject(rng)
+                return {"make": s.make, "model": s.model, "year": str(s.year),
+                        "mileage": str(s.mileage)}  # fmt: skip
+
+            health = Series("GET /health (baseline)")
+            health.ms = await _timed(args.cached, lambda: get("/health"))
+            cached = Series("GET /valuations, cached", target=TARGETS["cached"])
+            await get("/valuations", query())
+            cached.ms = await _timed(args.cached, lambda: get("/valuations", query()))
+
+            async def fresh() -> None:
+                app[VALUER].forget_all()
+                await get("/valuations", query())
+
+            computed = Series("GET /valuations, computed", target=TARGETS["computed"])
+            computed.ms = await _timed(args.rounds, fresh)
+    finally:
+        await runner.cleanup()
+    return [computed, cached, health]
+
+
+async def _until_following(valuer: Valuer) -> None:
+    async with asyncio.timeout(10):
+        while not valuer.following:  # noqa: ASYNC110 (a flag of the service, polled)
+            await asyncio.sleep(0.01)
+
+
+def _print(series: list[Series], args: argparse.Namespace) -> None:
+    print(f"\n{MAKE} {MODEL}: {args.sales:,} sales; times in ms\n")
+    print("| measure | n | p50 | p90 | p99 | max | target (p99) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for s in series:
+        m = s.summary()
+        target = "" if s.target is None else f"≤ {s.target:g}"
+        print(f"| {s.name} | {m['n']:,} | {m['p50']:.2f} | {m['p90']:.2f} | {m['p99']:.2f} |"
+              f" {m['max']:.2f} | {target} |")  # fmt: skip
+
+
+def _settle_heap() -> None:
+    """As a node does at start-up (`bidserver.node`): start-up objects frozen out of the
+    collector, gen-0 threshold 5,000."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(5_000, *gc.get_threshold()[1:])
+
+
+async def run_speed(args: argparse.Namespace) -> int:
+    db = await BenchDatabase.create(args.dsn, embedded=args.embedded)
+    try:
+        await migrate(db.dsn)
+        await _load(db.dsn, args.sales)
+        pool = await create_pool(db.dsn, min_size=2, max_size=10)
+        store = PgSales(pool, db.dsn)
+        valuer = Valuer(store, None, clock_ms=now_ms)
+        valuer.start()
+        try:
+            await _until_following(valuer)
+            _settle_heap()
+            series = await _in_process(valuer, store, args)
+            series += await _over_http(pool, db.dsn, args)
+        finally:
+            await valuer.close()
+            await pool.close()
+    finally:
+        await db.drop()
+    _print(series, args)
+    if args.json:
+        _write_json(args.json, series)
+    return 0
+
+
+def _write_json(path: str, series: list[Series]) -> None:
+    figures = [{"name": s.name, "targetMs": s.target, **s.summary()} for s in series]
+    Path(path).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
