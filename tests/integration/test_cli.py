@@ -182,11 +182,13 @@ async def test_seed_demo_loads_a_catalogue_once(new_database: NewDatabase, data_
     assert after_first["scheduled"] >= 1
     assert f"{after_first['vehicles']} vehicles" in first.out
     assert f"{after_first['open']} open" in first.out
+    assert "sales history: 6,000 past sales for the valuations, created" in first.out
 
     second = await bidserver(dsn, data_dir, "seed-demo")
     assert second.code == 0, second.err
     assert "already present" in second.out
     assert "(0 new)" in second.out
+    assert "sales history: 6,000 past sales for the valuations, already present" in second.out
     assert await _counts(dsn) == after_first
 
     conn = await asyncpg.connect(dsn)

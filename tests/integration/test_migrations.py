@@ -23,6 +23,7 @@ MONEY_COLUMNS = [
     ("auction_events", "amount"),
     ("auction_events", "leader_max"),
     ("auctions", "leader_max"),
+    ("sales", "price"),
 ]
 
 
