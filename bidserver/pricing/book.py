@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import mul
 
-from bidserver.pricing.fit import PRIOR_SLOPES, Features, Fit, Steps, features, fit, ordered
+from bidserver.pricing.fit import (
+    FIT_SAMPLE,
+    PRIOR_SLOPES,
+    Features,
+    Fit,
+    Steps,
+    features,
+    fit,
+    ordered,
+)
 from bidserver.pricing.sales import SalesColumns
 from bidserver.pricing.stats import t90, weighted_moments, weighted_quantiles
 
@@ -119,14 +128,21 @@ def _summary(residuals: list[float], weights: list[float]) -> Spread:
     return Spread(len(residuals), q50, below, above)
 
 
-def build(sales: SalesColumns, make: str, model: str | None, now_ms: int) -> Steps[Book]:
+def build(
+    sales: SalesColumns,
+    make: str,
+    model: str | None,
+    now_ms: int,
+    *,
+    fit_sample: int = FIT_SAMPLE,
+) -> Steps[Book]:
     """Fit these sales (all of `make`, or of `make` and `model`) as of `now_ms`."""
     rows = ordered(sales)
     yield
     if not len(rows):
         return Book(make, model, now_ms, Fit(PRIOR_SLOPES, {}, {}, {}, []), {}, 0)
     f = yield from features(rows, now_ms)
-    fitted = yield from fit(f)
+    fitted = yield from fit(f, fit_sample)
     buckets = _file_by_year(rows.years, f, fitted.residuals)
     yield
     return Book(make, model, now_ms, fitted, buckets, len(rows))

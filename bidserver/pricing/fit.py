@@ -32,6 +32,7 @@ from typing import TypeVar
 from bidserver.pricing.sales import DAY_MS, YEAR_MS, SalesColumns, year_start_ms
 
 CHUNK = 1_024
+FIT_SAMPLE = 2_048  # sales the slopes are fitted on, at most about (see `fit`)
 HALF_LIFE_DAYS = 365
 K = 5  # regressors: age, age²/10, miles, miles²/10, years ago
 PRIOR_SLOPES: tuple[float, ...] = (-0.09, 0.004, -0.025, 0.0, 0.0)
@@ -120,16 +121,18 @@ def features(sales: SalesColumns, now_ms: int) -> Steps[Features]:
     """
     f = Features([], [], tuple([] for _ in range(K)), _groups(sales.models))
     age_x, age2_x, miles_x, miles2_x, ago_x = f.xs
-    decay = math.log(0.5) / (HALF_LIFE_DAYS * DAY_MS)
-    starts = {y: year_start_ms(y) for y in set(sales.years)}
+    decay = math.log(0.5) / (HALF_LIFE_DAYS * DAY_MS / YEAR_MS)  # per year ago
+    age_now = {y: (now_ms - year_start_ms(y)) / YEAR_MS for y in set(sales.years)}
     for lo, hi in _chunks(0, len(sales)):
-        sold = sales.sold_at[lo:hi]
         f.log_value.extend(map(math.log, sales.prices[lo:hi]))
-        since = list(map(max, map(sub, repeat(now_ms), sold), repeat(0)))
-        f.weight.extend(map(math.exp, map(mul, repeat(decay), since)))
-        ago_x.extend(map(truediv, since, repeat(YEAR_MS)))
-        lived = map(sub, sold, map(starts.__getitem__, sales.years[lo:hi]))
-        age = list(map(max, map(truediv, lived, repeat(YEAR_MS)), repeat(0.0)))
+        since = map(max, map(sub, repeat(now_ms), sales.sold_at[lo:hi]), repeat(0))
+        ago = list(map(truediv, since, repeat(YEAR_MS)))
+        ago_x.extend(ago)
+        f.weight.extend(map(math.exp, map(mul, repeat(decay), ago)))
+        # age at the sale: the model year's age now, less the years since the sale
+        age = list(
+            map(max, map(sub, map(age_now.__getitem__, sales.years[lo:hi]), ago), repeat(0.0))
+        )
         miles = list(map(mul, sales.mileages[lo:hi], repeat(1e-4)))
         age_x.extend(age)
         age2_x.extend(map(mul, map(mul, age, age), repeat(0.1)))
@@ -160,17 +163,19 @@ class _Moments:
         self.wxy = [0.0] * K
         self.cross = [[0.0] * K for _ in range(K)]
 
-    def add(self, f: Features, lo: int, hi: int) -> None:
-        xs = [x[lo:hi] for x in f.xs]
-        weight, y = f.weight[lo:hi], f.log_value[lo:hi]
+    def add(self, f: Features, rows: slice, *, cross: bool = True) -> None:
+        """Add these rows; without `cross`, only the sums an intercept needs."""
+        xs = [x[rows] for x in f.xs]
+        weight, y = f.weight[rows], f.log_value[rows]
         self.w += sum(weight)
         self.wy += sum(map(mul, weight, y))
         for j in range(K):
             wx = list(map(mul, weight, xs[j]))
             self.wx[j] += sum(wx)
-            self.wxy[j] += sum(map(mul, wx, y))
-            for k in range(j, K):
-                self.cross[j][k] += sum(map(mul, wx, xs[k]))
+            if cross:
+                self.wxy[j] += sum(map(mul, wx, y))
+                for k in range(j, K):
+                    self.cross[j][k] += sum(map(mul, wx, xs[k]))
 
     def centred(self) -> tuple[list[list[float]], list[float]]:
         """The group's sums about its own weighted means (its intercept drops out)."""
@@ -179,23 +184,37 @@ class _Moments:
         return cross, [self.wxy[j] - wx[j] * self.wy / w for j in range(K)]
 
 
-def fit(f: Features) -> Steps[Fit]:
-    """Slopes shared by the groups, one intercept per group, and every sale's residual."""
+def fit(f: Features, sample: int = FIT_SAMPLE) -> Steps[Fit]:
+    """Slopes shared by the groups, one intercept per group, and every sale's residual.
+
+    The slopes are fitted on every k-th sale of each model (k so that about `sample` are
+    used: the squares and cross-products are most of the fit's cost, and a few thousand
+    sales pin five slopes down far below the noise of a price); every intercept is then
+    the exact mean of all of its model's sales, and every sale gets its residual.
+    """
+    stride = max(1, -(-len(f.weight) // sample))
     cross = [[0.0] * K for _ in range(K)]
     rhs = [0.0] * K
     moments: dict[str, _Moments] = {}
+    sampled_w, sampled_n = 0.0, 0
     for model, start, end in f.groups:
         m = moments[model] = _Moments()
         for lo, hi in _chunks(start, end):
-            m.add(f, lo, hi)
+            m.add(f, slice(lo, hi), cross=stride == 1)
             yield
-        group_cross, group_rhs = m.centred()
+        part = m if stride == 1 else _Moments()
+        if stride > 1:
+            for lo in range(start, end, CHUNK * stride):
+                part.add(f, slice(lo, min(lo + CHUNK * stride, end), stride))
+                yield
+        group_cross, group_rhs = part.centred()
+        sampled_w += part.w
+        sampled_n += len(range(start, end, stride))
         for j in range(K):
             rhs[j] += group_rhs[j]
             for k in range(j, K):
                 cross[j][k] += group_cross[j][k]
-    total_w = sum(m.w for m in moments.values())
-    slopes = _solve_with_prior(cross, rhs, total_w, len(f.weight))
+    slopes = _solve_with_prior(cross, rhs, sampled_w, sampled_n)
     intercepts = {
         model: (m.wy - sum(b * s for b, s in zip(slopes, m.wx, strict=True))) / m.w
         for model, m in moments.items()

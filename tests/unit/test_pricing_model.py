@@ -314,6 +314,23 @@ def test_a_large_book_is_built_in_slices() -> None:
     assert count >= 3 * len(sales) // CHUNK  # features, fit and residuals, each by chunk
 
 
+def test_slopes_fitted_on_a_sample_of_a_big_book_value_as_the_whole_would() -> None:
+    """10,000 sales: slopes from about 2,048 of them (every 5th), intercept and comparables
+    from all; the estimates are those of a fit on every sale, to within half a percent."""
+    sales = market(10_000, seed=45, noise=0.1)
+    whole = run(build(columns(sales), "toyota", "camry", NOW, fit_sample=10**9))
+    sampled = run(build(columns(sales), "toyota", "camry", NOW))
+    for year, mileage in ((2013, 150_000), (2018, 80_000), (2023, 30_000)):
+        full, part = (
+            value(whole, camry(year, mileage), NOW),
+            value(sampled, camry(year, mileage), NOW),
+        )
+        assert full.estimate is not None
+        assert part.estimate is not None
+        assert abs(part.estimate - full.estimate) <= 0.005 * full.estimate + 100
+        assert part.comparables == full.comparables
+
+
 def test_sales_are_ordered_by_model_then_year() -> None:
     sales = market(30, seed=42) + market(30, seed=43, model="RAV4")
     random.Random(44).shuffle(sales)
