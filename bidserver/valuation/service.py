@@ -68,7 +68,7 @@ class Valuation:
 class BuildStats:
     sales: int
     seconds: float  # reading and fitting
-    longest_slice: float  # the longest the event loop was held in one go
+    slices: Slices  # how the fit shared the loop
 
 
 @dataclass(slots=True)
@@ -148,11 +148,11 @@ class Valuer:
         now = self._clock_ms()
         make, model = k
         sales = await self._store.sales(make, model, now - LOOKBACK_MS)
-        book, held = await drive(build(sales, make, model, now))
+        book, slices = await drive(build(sales, make, model, now))
         took = time.monotonic() - started
         metrics.BUILD_SECONDS.observe(took)
-        metrics.SLICE_SECONDS.observe(held)
-        self.last_build = BuildStats(len(sales), took, held)
+        metrics.SLICE_SECONDS.observe(slices.longest)
+        self.last_build = BuildStats(len(sales), took, slices)
         # Kept only if no sale of it closed meanwhile and closes were followed throughout.
         if following and self.following and self._generation.get(k, 0) == generation:
             self._books[k] = _Entry(book, time.monotonic())
@@ -217,22 +217,38 @@ class Valuer:
         metrics.FOLLOWING.set(1 if on else 0)
 
 
-async def drive(steps: Steps[T]) -> tuple[T, float]:
-    """Run a stepwise computation on the loop, handing the loop back every SLICE_S; returns
-    its result and the longest the loop was held (seconds)."""
-    started = time.perf_counter()
-    longest = 0.0
+@dataclass(slots=True)
+class Slices:
+    """How a computation shared the loop: its longest slice in wall time (what the loop's
+    other work waited, preemption by the OS included) and in this thread's CPU time (what
+    the computation itself took), in seconds."""
+
+    longest: float = 0.0
+    longest_cpu: float = 0.0
+    count: int = 0
+
+    def add(self, wall: float, cpu: float) -> None:
+        self.longest = max(self.longest, wall)
+        self.longest_cpu = max(self.longest_cpu, cpu)
+        self.count += 1
+
+
+async def drive(steps: Steps[T]) -> tuple[T, Slices]:
+    """Run a stepwise computation on the loop, handing the loop back every SLICE_S."""
+    slices = Slices()
+    started, started_cpu = time.perf_counter(), time.thread_time()
     while True:
         try:
             next(steps)
         except StopIteration as done:
+            slices.add(time.perf_counter() - started, time.thread_time() - started_cpu)
             result: T = done.value
-            return result, max(longest, time.perf_counter() - started)
+            return result, slices
         now = time.perf_counter()
         if now - started >= SLICE_S:
-            longest = max(longest, now - started)
+            slices.add(now - started, time.thread_time() - started_cpu)
             await asyncio.sleep(0)
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
 
 
 def _sales_answer(found: SalesEstimate, as_of: int) -> Valuation:
