@@ -16,7 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
-from bidserver.pricing import SalesColumns
+from bidserver.pricing import SalesColumns, key
 from storage.auctions import to_dt
 from storage.errors import translate
 from storage.pool import AnyConnection
@@ -28,21 +28,28 @@ _LOCK_KEY = "bidserver.seed-sales-history"
 PING_INTERVAL_S = 15.0
 PING_TIMEOUT_S = 5.0
 
-# One row of five arrays, in the model's order (model, then year); the index holds every
-# column, so PostgreSQL reads no table page. `$2` NULL: every model of the make.
-_SALES_SQL = """
-SELECT coalesce(array_agg(model_key), '{}') AS models, coalesce(array_agg(year), '{}') AS years,
-       coalesce(array_agg(mileage), '{}') AS mileages, coalesce(array_agg(price), '{}') AS prices,
-       coalesce(array_agg(sold_ms), '{}') AS sold_at
-FROM (
+# One row of arrays, in the model's order (model, then year); the index holds every column,
+# so PostgreSQL reads no table page. A model's sales leave its (one) key out: a fifth less
+# work for both ends at ten thousand sales.
+_KEY = "lower(regexp_replace(btrim({}), '\\s+', ' ', 'g'))"  # as the migration's make_key
+_COLUMNS = """
+coalesce(array_agg(year), '{}') AS years, coalesce(array_agg(mileage), '{}') AS mileages,
+coalesce(array_agg(price), '{}') AS prices, coalesce(array_agg(sold_ms), '{}') AS sold_at
+"""
+_ROWS = """
     SELECT model_key, year, mileage, price,
            (extract(epoch FROM sold_at) * 1000)::bigint AS sold_ms
     FROM sales
-    WHERE make_key = lower(regexp_replace(btrim($1), '\\s+', ' ', 'g'))
-      AND ($2::text IS NULL OR model_key = lower(regexp_replace(btrim($2), '\\s+', ' ', 'g')))
-      AND sold_at >= $3
-    ORDER BY model_key, year
-) AS s
+"""
+_MAKE_SQL = f"""
+SELECT coalesce(array_agg(model_key), '{{}}') AS models, {_COLUMNS}
+FROM ({_ROWS} WHERE make_key = {_KEY.format("$1")} AND sold_at >= $2
+      ORDER BY model_key, year) AS s
+"""
+_MODEL_SQL = f"""
+SELECT {_COLUMNS}
+FROM ({_ROWS} WHERE make_key = {_KEY.format("$1")} AND model_key = {_KEY.format("$2")}
+      AND sold_at >= $3 ORDER BY year) AS s
 """
 
 
@@ -56,11 +63,15 @@ class PgSales:
     async def sales(self, make: str, model: str | None, since_ms: int) -> SalesColumns:
         """Every sale of `make` (and `model`, unless None) since `since_ms`."""
         with translate():
-            row = await self._pool.fetchrow(_SALES_SQL, make, model, to_dt(since_ms))
+            if model is None:
+                row = await self._pool.fetchrow(_MAKE_SQL, make, to_dt(since_ms))
+            else:
+                row = await self._pool.fetchrow(_MODEL_SQL, make, model, to_dt(since_ms))
         assert row is not None
+        years = row["years"]
         return SalesColumns(
-            models=row["models"],
-            years=row["years"],
+            models=row["models"] if model is None else [key(model)] * len(years),
+            years=years,
             mileages=row["mileages"],
             prices=row["prices"],
             sold_at=row["sold_at"],

@@ -30,7 +30,7 @@ from bidserver.valuation.provider import Provider
 log = logging.getLogger("bidserver.valuation")
 
 CURRENCY: Final = "USD"
-SLICE_S: Final = 0.002
+SLICE_S: Final = 0.001
 MAX_BOOK_AGE_S: Final = 3600.0
 LOOKBACK_MS: Final = 6 * 365 * 86_400_000  # older sales weigh under 2 % (half-life a year)
 _RETRY_FIRST_S: Final = 0.5
