@@ -7,4 +7,5 @@
 - `python -m bench.pricing speed` measures a valuation for a make/model with 10,000 sales,
   cached and computed, and the event loop's lag while it computes, each against a
   baseline measured in the same run.
+- `python -m bench.pricing trigger` measures what the sales trigger costs a row update.
 """

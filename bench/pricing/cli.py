@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dsn", default=LOCAL_DSN, help="PostgreSQL server for a throwaway db")
     sp.add_argument("--embedded", action="store_true", help="start an embedded PostgreSQL")
     sp.add_argument("--json", help="write the figures to this file")
+    tr = sub.add_parser("trigger", help="what the sales trigger costs an ordinary row update")
+    tr.add_argument("--rounds", type=int, default=6, help="rounds with, and as many without")
+    tr.add_argument("--dsn", default=LOCAL_DSN, help="PostgreSQL server for a throwaway db")
+    tr.add_argument("--embedded", action="store_true", help="start an embedded PostgreSQL")
     return parser
 
 
@@ -43,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.pricing.speed import run_speed
 
         return uvloop.run(run_speed(args))
+    if args.command == "trigger":
+        from bench.pricing.trigger import run_trigger
+
+        return uvloop.run(run_trigger(args))
     from bench.pricing.evaluate import run_evaluate
 
     return uvloop.run(run_evaluate(args))
