@@ -32,6 +32,7 @@ log = logging.getLogger("bidserver.valuation")
 CURRENCY: Final = "USD"
 SLICE_S: Final = 0.001
 MAX_BOOK_AGE_S: Final = 3600.0
+MAX_BOOKS: Final = 4_096  # any make and model may be asked: the least recently built go
 LOOKBACK_MS: Final = 6 * 365 * 86_400_000  # older sales weigh under 2 % (half-life a year)
 _RETRY_FIRST_S: Final = 0.5
 _RETRY_MAX_S: Final = 10.0
@@ -156,6 +157,8 @@ class Valuer:
         # Kept only if no sale of it closed meanwhile and closes were followed throughout.
         if following and self.following and self._generation.get(k, 0) == generation:
             self._books[k] = _Entry(book, time.monotonic())
+            if len(self._books) > MAX_BOOKS:
+                del self._books[next(iter(self._books))]
         return book
 
     def cached(self, make: str, model: str | None) -> Book | None:

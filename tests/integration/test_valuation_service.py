@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
+import pytest
 import pytest_asyncio
 
 from bidserver.pricing import SalesColumns, Subject, key
@@ -183,3 +184,18 @@ async def test_a_big_book_is_built_in_slices_that_let_the_loop_run(
     await ticking
     assert got.size == 10_000
     assert turns - started >= 3
+
+
+async def test_the_cache_holds_a_bounded_number_of_books(
+    valuer: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may ask for any make and model: the cache keeps the latest MAX_BOOKS."""
+    service, _ = valuer
+    monkeypatch.setattr("bidserver.valuation.service.MAX_BOOKS", 3)
+    make = new_make()
+    for n in range(5):
+        await service.value(Subject(make, f"Model{n}", 2018, 60_000))
+    asked = [(key(make), f"model{n}") for n in range(5)] + [(key(make), None)]
+    held = [k for k in asked if service.cached(*k) is not None]
+    assert len(held) == 3
+    assert (key(make), "model4") in held  # the latest stays
