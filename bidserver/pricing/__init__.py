@@ -15,7 +15,8 @@ The method, and why:
    depreciation fit: a weighted least-squares regression of the log of the sale on age,
    mileage (each with its square, so the curve can bend) and how long ago it sold
    (`fit.py`), per model, its slopes pulled toward a mild prior so that a handful of
-   sales cannot make a car gain value with age. Logs because depreciation is a rate (a
+   sales cannot make a car gain value with age (and, past a few thousand sales, fitted on
+   an even sample of them: the intercept and the comparables still use every sale). Logs because depreciation is a rate (a
    car loses a share of its value a year, not a fixed sum) and because the noise of
    prices grows with them. The estimate is the fitted value plus the comparables' median
    residual, which corrects the curve where it bends away from the data.

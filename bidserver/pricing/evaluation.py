@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bidserver.pricing.book import Book, build
 from bidserver.pricing.fit import run
-from bidserver.pricing.sales import Sale, SalesColumns, Subject, columns, key
+from bidserver.pricing.sales import Sale, Subject, columns, key
 from bidserver.pricing.value import Estimate, value, widen
 
 HOLDOUT = 0.1
@@ -68,13 +68,9 @@ class Books:
                 if (model is None or key(s.model) == model)
                 and (without is None or key(s.model) != without)
             ]
-            found = run(build(_columns(chosen), make, model, self.as_of))
+            found = run(build(columns(chosen), make, model, self.as_of))
             self._books[(make, model, without)] = found
         return found
-
-
-def _columns(sales: Sequence[Sale]) -> SalesColumns:
-    return columns(sales)
 
 
 def _subject(sale: Sale) -> Subject:
