@@ -16,10 +16,11 @@ The method, and why:
    mileage (each with its square, so the curve can bend) and how long ago it sold
    (`fit.py`), per model, its slopes pulled toward a mild prior so that a handful of
    sales cannot make a car gain value with age (and, past a few thousand sales, fitted on
-   an even sample of them: the intercept and the comparables still use every sale). Logs because depreciation is a rate (a
-   car loses a share of its value a year, not a fixed sum) and because the noise of
-   prices grows with them. The estimate is the fitted value plus the comparables' median
-   residual, which corrects the curve where it bends away from the data.
+   an even sample of them: the intercept and the comparables still use every sale).
+   Logs because depreciation is a rate (a car loses a share of its value a year, not a
+   fixed sum) and because the noise of prices grows with them. The estimate is the
+   fitted value plus the comparables' median residual, which corrects the curve where it
+   bends away from the data.
 3. The 80 % range is the comparables' 10th to 90th weighted percentile around that median
    (Student's t on their spread while they are few), widened by √(1 + 1/n) for the
    uncertainty of the median itself. It is judged by how often held-out sales fall inside
