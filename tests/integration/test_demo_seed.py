@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from argon2 import PasswordHasher
 
-from bidserver import demo
+from bidserver import demo, demo_history
 from bidserver.demo_live import LIFETIMES, OPEN_AUCTIONS, SCHEDULED
 from bidserver.seeding import STEPS, SeedContext, keep_alive, seed_demo
 
@@ -53,7 +53,9 @@ async def test_seeding_opens_a_staircase_of_auctions_and_a_rerun_changes_nothing
     clean_db: asyncpg.Pool,
 ) -> None:
     lines = await _seed(clean_db)
-    assert [line.split(":")[0] for line in lines] == ["demo logins", "catalogue", "live auctions"]
+    assert [line.split(":")[0] for line in lines] == [
+        "demo logins", "catalogue", "live auctions", "sales history",
+    ]  # fmt: skip
     live = await _live(clean_db)
     assert sum(r["started"] for r in live) == OPEN_AUCTIONS
     assert sum(not r["started"] for r in live) == len(SCHEDULED)
@@ -62,8 +64,9 @@ async def test_seeding_opens_a_staircase_of_auctions_and_a_rerun_changes_nothing
     assert len({r["vehicle_id"] for r in live}) == len(live)
     before = await clean_db.fetch("SELECT * FROM auctions ORDER BY id")
     again = await _seed(clean_db)
-    assert "(0 new)" in again[-1]
+    assert "(0 new)" in again[2]
     assert "left as is" in again[1]
+    assert "left as is" in again[3]  # the sales history
     assert await clean_db.fetch("SELECT * FROM auctions ORDER BY id") == before
 
 
@@ -78,7 +81,7 @@ async def test_closed_demo_auctions_are_replaced_at_fresh_prices(clean_db: async
     short = [r["id"] for r in live if r["started"] and r["left"] <= timedelta(minutes=30)]
     await _close(clean_db, short)
     lines = await _seed(clean_db)
-    assert f"({len(short)} new)" in lines[-1]
+    assert f"({len(short)} new)" in next(x for x in lines if x.startswith("live auctions"))
     after = await _live(clean_db)
     assert sum(r["started"] for r in after) == OPEN_AUCTIONS
     assert _staircase(after)
@@ -110,8 +113,11 @@ async def test_reset_puts_the_demo_back_as_new(clean_db: asyncpg.Pool) -> None:
         "INSERT INTO users (email, password_hash, display_name, role)"
         " VALUES ('someone@example.test', 'x', 'Someone', 'bidder') RETURNING id"
     )
-    await _seed(clean_db, reset=True)
+    lines = await _seed(clean_db, reset=True)
     assert await clean_db.fetchval("SELECT count(*) FROM auction_events") == 0
+    assert lines[-1].endswith(", created")  # the sales history, loaded anew
+    history = await clean_db.fetchval("SELECT count(*) FROM sales WHERE source = 'history'")
+    assert history == demo_history.HISTORY_SIZE
     live = await _live(clean_db)
     assert all(r["current_price"] is None and r["bid_count"] == 0 for r in live)
     assert sum(r["started"] for r in live) == OPEN_AUCTIONS
@@ -124,7 +130,7 @@ async def test_reset_puts_the_demo_back_as_new(clean_db: asyncpg.Pool) -> None:
 
 
 async def test_the_steps_are_a_list_others_can_extend() -> None:
-    assert [step.name for step in STEPS] == ["users", "catalogue", "live auctions"]
+    assert [step.name for step in STEPS] == ["users", "catalogue", "live auctions", "sales history"]
     assert all(step.reset is not None for step in STEPS[1:])
 
 
