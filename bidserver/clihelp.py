@@ -63,6 +63,13 @@ SETTINGS: Final[dict[str, SettingHelp]] = {
         " origin without credentials",
         "none",
     ),
+    "BIDSERVER_PRICING_URL": SettingHelp(
+        NODE,
+        "URL",
+        "http(s):// of an external pricing service, asked first for valuations (1 s;"
+        " its failures leave the answer to the marketplace's own sales)",
+        "none: valuations from the marketplace's own sales",
+    ),
     "BIDSERVER_DATABASE_URL": SettingHelp(
         STORAGE,
         "URL",
