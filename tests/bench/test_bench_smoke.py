@@ -42,8 +42,9 @@ RUNS: dict[str, list[str]] = {
 SHAPE = {"scenario", "engine", "targetRate", "achievedRate", "durationS", "errors", "latencyMs"}
 PERCENTILES = {"p50", "p90", "p99", "p999", "max"}
 # The row-lock baseline decides concurrent bids in lock order, not arrival order: some
-# bids arrive below the minimum that an overtaking bid set, and are refused by the rules.
-RULE_REJECTIONS = {"bid_too_low", "already_leading"}
+# bids arrive below the minimum that an overtaking bid set, and are refused by the rules
+# (a leader's max raise overtaken by its own higher one is `max_below_current`).
+RULE_REJECTIONS = {"bid_too_low", "already_leading", "max_below_current"}
 
 
 @dataclass(frozen=True)
