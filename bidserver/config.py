@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from bidserver.clientip import Network, parse_networks
+
 Role = Literal["all", "ws", "http"]
 Engine = Literal["actor", "rowlock"]
 AckMode = Literal["durable", "memory"]
@@ -58,6 +60,7 @@ class Settings:
     ws_rate_limit: WsRateLimit
     ack_mode: AckMode
     log_level: str
+    trusted_proxies: tuple[Network, ...] = ()
     role: Role = "all"
     engine: Engine = "actor"
     cors_origins: frozenset[str] = frozenset()  # "*" in it: any origin, never credentials
@@ -82,6 +85,7 @@ DEFAULTS: dict[str, str | None] = {
     "BIDSERVER_JWT_SECRET": None,
     "BIDSERVER_ALLOWED_ORIGINS": None,
     "BIDSERVER_HTTP_RATE_LIMIT": "2000/300",
+    "BIDSERVER_TRUSTED_PROXIES": "",
     "BIDSERVER_WS_RATE_LIMIT": "50/200",
     "BIDSERVER_ACK_MODE": "durable",
     "BIDSERVER_LOG_LEVEL": "info",
@@ -131,6 +135,7 @@ def load_settings(
         ws_rate_limit=_ws_rate(get("BIDSERVER_WS_RATE_LIMIT") or ""),
         ack_mode=_choice("BIDSERVER_ACK_MODE", get("BIDSERVER_ACK_MODE"), ("durable", "memory")),
         log_level=_choice("BIDSERVER_LOG_LEVEL", get("BIDSERVER_LOG_LEVEL"), LOG_LEVELS),
+        trusted_proxies=_proxies(get("BIDSERVER_TRUSTED_PROXIES") or ""),
         role=role,
         engine=engine,
         cors_origins=_cors(get("BIDSERVER_CORS_ORIGINS")),
@@ -194,6 +199,13 @@ def _cors(value: str | None) -> frozenset[str]:
     if "*" in origins and len(origins) > 1:
         raise SettingError(name, "* allows every origin: list origins or give * alone")
     return origins
+
+
+def _proxies(value: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(value)
+    except ValueError as exc:
+        raise SettingError("BIDSERVER_TRUSTED_PROXIES", f"{exc} (expected CIDRs)") from None
 
 
 def _http_rate(value: str) -> HttpRateLimit | None:

@@ -12,6 +12,7 @@ from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
 from httpapi import accounts, apidocs, auctions, openapi, valuations, vehicles
 from httpapi.cors import cors_middleware
 from httpapi.errors import error_middleware
+from httpapi.forwarded import forwarded_middleware
 from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
 from httpapi.observe import observe_middleware
 from httpapi.ratelimit import rate_limit_middleware
@@ -50,6 +51,7 @@ def create_app(
 ) -> web.Application:
     app = web.Application(
         middlewares=[
+            forwarded_middleware(settings.trusted_proxies),
             observe_middleware,
             cors_middleware(settings),
             error_middleware,

@@ -75,7 +75,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         body = {"error": {"code": code, "message": exc.reason}}
         return web.json_response(body, status=exc.status, headers=_allow(exc))
     except Exception:
-        log.exception("unhandled error", extra={"path": request.path})
+        log.exception("unhandled error", extra={"path": request.path, "client": request.remote})
         return error_response(Internal("internal error"))
 
 

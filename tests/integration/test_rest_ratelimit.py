@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import pytest
 
-from bidserver.config import load_settings
+from bidserver.config import SettingError, load_settings
 from tests.support import SECRET, RunningApi, make_user, running_api
 
 
@@ -136,3 +137,47 @@ async def test_metrics_label_requests_by_route_template(db: asyncpg.Pool, pg_dsn
     assert not re.search(r'route="/vehicles/\d+"', text)
     buckets = _samples(text, "bidserver_http_request_duration_seconds_count")
     assert buckets['{method="GET",route="/me",status="200"}'] >= 1
+
+
+async def test_forwarded_clients_behind_a_trusted_proxy_get_their_own_budget(
+    db: asyncpg.Pool, pg_dsn: str
+) -> None:
+    settings = load_settings(
+        {
+            "BIDSERVER_DATABASE_URL": pg_dsn,
+            "BIDSERVER_JWT_SECRET": SECRET.decode(),
+            "BIDSERVER_HTTP_RATE_LIMIT": "2/60",
+            "BIDSERVER_TRUSTED_PROXIES": "127.0.0.0/8, ::1",  # the test client is the proxy
+        }
+    )
+    async with running_api(db, pg_dsn, settings=settings) as api:
+
+        def via(header: str) -> dict[str, str]:
+            return {"X-Forwarded-For": header}
+
+        alice, bob = via("198.51.100.1"), via("198.51.100.2")
+        assert [await status_of(api, "GET", "/me", alice) for _ in range(2)] == [401, 401]
+        assert await status_of(api, "GET", "/me", alice) == 429
+        # Another client behind the same proxy is not punished for alice's requests …
+        assert await status_of(api, "GET", "/me", bob) == 401
+        # … and alice cannot dodge her limit by prepending made-up addresses.
+        for spoof in ("203.0.113.5, 198.51.100.1", "10.1.1.1,198.51.100.1", "junk, 198.51.100.1"):
+            assert await status_of(api, "GET", "/me", via(spoof)) == 429
+
+
+async def test_forwarded_headers_from_untrusted_peers_are_ignored(
+    db: asyncpg.Pool, pg_dsn: str
+) -> None:
+    async with api_with(db, pg_dsn, "2/60") as api:  # no trusted proxies (the default)
+        for n in range(2):
+            assert await status_of(api, "GET", "/me", {"X-Forwarded-For": f"198.51.100.{n}"}) == 401
+        # A new address in the header buys no new budget: the TCP peer is the client.
+        assert await status_of(api, "GET", "/me", {"X-Forwarded-For": "198.51.100.77"}) == 429
+
+
+def test_trusted_proxies_setting_is_checked_at_start_up() -> None:
+    env = {"BIDSERVER_TRUSTED_PROXIES": "10.0.0.0/8, 10.0.0.0/99"}
+    message = r"^BIDSERVER_TRUSTED_PROXIES: not a network: '10\.0\.0\.0/99'"
+    with pytest.raises(SettingError, match=message):
+        load_settings(env)
+    assert load_settings({}).trusted_proxies == ()
