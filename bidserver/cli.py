@@ -137,6 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
             "off",
         ),
     )
+    backup = _database_command(
+        sub,
+        "backup",
+        "write the whole database to FILE (pg_dump)",
+        "Write a pg_dump (custom format, no owners) of the database to FILE while nodes"
+        " serve; every bid acknowledged before it began is in it.",
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the dump")
+    restore = _database_command(
+        sub,
+        "restore",
+        "load FILE into the database, which must be empty",
+        "Restore a `bidserver backup` FILE into an empty database (one that already holds"
+        " bidserver's tables is refused), then migrate it to this release's schema.",
+    )
+    restore.add_argument("file", metavar="FILE", help="a file written by `bidserver backup`")
     _create_user_parser(sub)
     return parser
 
