@@ -24,6 +24,10 @@ PERSIST_SECONDS = Histogram(
     "bidserver_persist_batch_seconds", "Persister transaction latency", buckets=_LATENCY_BUCKETS
 )
 PERSIST_FAILURES = Counter("bidserver_persist_failures_total", "Failed persister transactions")
+PERSIST_FENCED = Counter(
+    "bidserver_persist_fenced_total",
+    "Auction writes refused by the epoch fence: another node took the auction over",
+)
 PERSIST_QUEUE = Gauge("bidserver_persist_queue_events", "Events waiting for the persister")
 SLOW_CONSUMERS = Counter(
     "bidserver_slow_consumer_disconnects_total", "Connections cut off for not reading"

@@ -124,6 +124,8 @@ class Persister:
             return False
         metrics.PERSIST_SECONDS.observe(loop.time() - started)
         metrics.PERSIST_BATCH_EVENTS.observe(sum(len(u.item.events) for u in batch))
+        if refused:
+            metrics.PERSIST_FENCED.inc(len(refused))
         self._finish(batch, refused, None)
         return True
 

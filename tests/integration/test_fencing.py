@@ -14,6 +14,7 @@ import dataclasses
 import uuid
 
 import asyncpg
+from prometheus_client import REGISTRY
 
 from bidserver.auction import PlaceBid
 from bidserver.engine.actor import AuctionActor
@@ -140,9 +141,12 @@ async def test_epoch_bumped_under_a_live_actor(db: asyncpg.Pool) -> None:
             await db.execute(
                 "UPDATE auctions SET owner_epoch = owner_epoch + 1 WHERE id = $1", auction_id
             )
+            fenced_before = REGISTRY.get_sample_value("bidserver_persist_fenced_total") or 0.0
             lost = _bid(auction_id, 3000, "b1")
             refused = await request(b, lost)
             assert (refused["type"], refused["code"]) == ("error", "unavailable")
+            fenced = REGISTRY.get_sample_value("bidserver_persist_fenced_total")
+            assert fenced == fenced_before + 1  # what the fenced-writes alarm watches
             assert await _log(db, auction_id) == [(1, 1, 2000)]
 
             # The actor reloads (adopting the new epoch) and takes the next bid.
