@@ -77,6 +77,7 @@ resource "aws_db_instance" "this" {
 }
 
 resource "aws_db_instance" "replica" {
+  #checkov:skip=CKV_AWS_157:the primary is Multi-AZ; this replica is in another zone for reads and reporting, and losing it loses nothing
   count                                 = var.read_replica ? 1 : 0
   identifier                            = "${var.name}-replica"
   replicate_source_db                   = aws_db_instance.this.identifier
