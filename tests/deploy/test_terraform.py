@@ -6,6 +6,7 @@ assert what the issue and CONTRACT §1/§9 require of the configuration instead.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ ROOTS = ("staging", "production")
 DRAIN_S = 30  # CONTRACT §1: SIGTERM drains and exits within 30 s
 
 
+@functools.cache
 def module(name: str) -> Module:
     return load(MODULES / name)
 
