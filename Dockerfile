@@ -44,11 +44,17 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . \
 FROM runtime
 RUN groupadd --system --gid 10001 bidserver \
     && useradd --system --uid 10001 --gid bidserver --no-log-init \
-        --home-dir /var/lib/bidserver --create-home --shell /usr/sbin/nologin bidserver
+        --home-dir /var/lib/bidserver --create-home --shell /usr/sbin/nologin bidserver \
+    && install -d -o bidserver -g bidserver -m 0700 /var/lib/bidserver/tmp
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     BIDSERVER_HOST=0.0.0.0 \
-    BIDSERVER_DATA_DIR=/var/lib/bidserver
+    BIDSERVER_DATA_DIR=/var/lib/bidserver \
+    TMPDIR=/var/lib/bidserver/tmp
+# The one writable place when the root file system is read-only (ECS). A runtime that mounts
+# a fresh volume here (Fargate's bind mounts) copies this directory's owner and contents,
+# so the non-root user can write to it.
+VOLUME ["/var/lib/bidserver"]
 USER 10001:10001
 WORKDIR /var/lib/bidserver
 # WebSocket gateway, REST sidecar, node-to-node (CONTRACT §1, §7).

@@ -165,8 +165,16 @@ def test_drain_times_fit_the_30_second_drain() -> None:
     assert "stopTimeout            = local.stop_timeout" in module("ecs").text
     # The balancer's idle timeout outlives the node's 20 s WebSocket pings.
     assert alb.one("aws_lb")["idle_timeout"] >= 60
+    assert "STOPSIGNAL SIGTERM" in (REPO / "Dockerfile").read_text()
+
+
+def test_the_read_only_task_writes_only_where_the_image_lets_its_user() -> None:
+    ecs = module("ecs").text
+    assert "readonlyRootFilesystem = true" in ecs
+    assert 'containerPath = "/var/lib/bidserver"' in ecs
     dockerfile = (REPO / "Dockerfile").read_text()
-    assert "STOPSIGNAL SIGTERM" in dockerfile
+    assert 'VOLUME ["/var/lib/bidserver"]' in dockerfile
+    assert "TMPDIR=/var/lib/bidserver/tmp" in dockerfile
 
 
 def _service() -> dict[str, Any]:

@@ -57,7 +57,9 @@ resource "aws_ecs_task_definition" "this" {
     cpu_architecture        = "X86_64"
   }
   volume {
-    name = "scratch" # the only writable place: the root file system is read-only
+    # The only writable place (the root file system is read-only): the image declares
+    # VOLUME /var/lib/bidserver owned by its user, which Fargate copies into this mount.
+    name = "data"
   }
   container_definitions = jsonencode([
     {
@@ -75,8 +77,7 @@ resource "aws_ecs_task_definition" "this" {
       environment = [for k, v in local.environment : { name = k, value = v }]
       secrets     = [for k, arn in var.secret_arns : { name = k, valueFrom = arn }]
       mountPoints = [
-        { sourceVolume = "scratch", containerPath = "/tmp", readOnly = false },
-        { sourceVolume = "scratch", containerPath = "/var/lib/bidserver", readOnly = false },
+        { sourceVolume = "data", containerPath = "/var/lib/bidserver", readOnly = false },
       ]
       healthCheck = {
         command     = ["CMD", "python", "-m", "bidserver.healthcheck"]
