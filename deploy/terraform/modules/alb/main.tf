@@ -157,7 +157,8 @@ resource "aws_lb_listener_rule" "this" {
   }
 }
 
-# ALB access logs: the balancer can only write them with S3-managed keys.
+# The environment's log bucket: ALB access logs (the balancer can only write them with
+# S3-managed keys), the photo bucket's S3 access logs and CloudFront's standard logs.
 resource "aws_s3_bucket" "logs" {
   #checkov:skip=CKV_AWS_145:ALB access logs support only SSE-S3, not KMS
   #checkov:skip=CKV_AWS_144:access logs are not worth a second region
@@ -221,6 +222,12 @@ resource "aws_s3_bucket_policy" "logs" {
         Principal = { AWS = data.aws_elb_service_account.this.arn }
         Action    = "s3:PutObject"
         Resource  = "${aws_s3_bucket.logs.arn}/alb/*"
+      },
+      {
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.logs.arn}/s3/*"
       },
       {
         Effect    = "Deny"
