@@ -211,6 +211,8 @@ def base_tarball() -> Path:
         return target
     finally:
         shutil.rmtree(work / "rootfs", ignore_errors=True)
+        if not any(work.iterdir()):
+            work.rmdir()  # the tarball went to the cache
 
 
 def _recipe() -> str:
@@ -261,4 +263,4 @@ def import_base_image(engine: Engine) -> None:
     if done.returncode != 0:
         raise AssertionError(f"docker import failed: {done.stderr.decode(errors='replace')}")
     if tarball.parent != CACHE:
-        tarball.unlink(missing_ok=True)
+        shutil.rmtree(tarball.parent, ignore_errors=True)  # made for this run only
