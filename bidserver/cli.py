@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Write a pg_dump (custom format, no owners) of the database to FILE while nodes"
         " serve; every bid acknowledged before it began is in it.",
     )
-    backup.add_argument("file", metavar="FILE", help="where to write the dump")
+    backup.add_argument("file", metavar="FILE", help=_help("where to write the dump", None))
     restore = _database_command(
         sub,
         "restore",
@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Restore a `bidserver backup` FILE into an empty database (one that already holds"
         " bidserver's tables is refused), then migrate it to this release's schema.",
     )
-    restore.add_argument("file", metavar="FILE", help="a file written by `bidserver backup`")
+    restore.add_argument(
+        "file", metavar="FILE", help=_help("a file written by `bidserver backup`", None)
+    )
     _create_user_parser(sub)
     return parser
 

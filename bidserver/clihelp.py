@@ -96,6 +96,13 @@ SETTINGS: Final[dict[str, SettingHelp]] = {
     "BIDSERVER_HTTP_RATE_LIMIT": SettingHelp(
         LIMITS, "COUNT/SECONDS", "REST requests per client IP and window; 0 turns it off"
     ),
+    "BIDSERVER_TRUSTED_PROXIES": SettingHelp(
+        LIMITS,
+        "CIDRS",
+        "comma-separated networks of the proxies (a load balancer) whose X-Forwarded-For"
+        " names the client, for rate limits and logs",
+        "none: the TCP peer is the client",
+    ),
     "BIDSERVER_WS_RATE_LIMIT": SettingHelp(
         LIMITS, "RATE/BURST", "WebSocket messages per second per connection, sustained/burst"
     ),

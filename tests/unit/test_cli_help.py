@@ -14,7 +14,7 @@ from bidserver import clihelp
 from bidserver.cli import build_parser
 from bidserver.config import DEFAULTS
 
-COMMANDS = ("serve", "migrate", "seed-demo", "create-user")
+COMMANDS = ("serve", "migrate", "seed-demo", "create-user", "backup", "restore")
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -35,7 +35,7 @@ def test_every_flag_is_described_with_its_default_in_a_group(command: str) -> No
         for action in group._group_actions:
             if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
                 continue
-            flag = action.option_strings[0]
+            flag = (action.option_strings or [action.dest])[0]  # a positional: its name
             assert action.help, flag
             assert "default: " in action.help or action.help.endswith("required]"), flag
             # Grouped: nothing but -h lives in argparse's catch-all "options" group.
