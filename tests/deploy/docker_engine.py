@@ -8,16 +8,15 @@ with `debootstrap --variant=minbase bookworm` and `docker import`; the machine's
 certificates go into it, or pip inside the build could not verify the package index.
 
 Making that root file system takes one to two minutes, so its tarball is cached outside
-the repository (`/var/cache/bidserver-ci/`, overridable by `BIDSERVER_CI_CACHE`) under
-the day's date: a machine runs debootstrap at most once a day, and a fresh machine still
-passes, only slower. Nothing is left behind: containers are removed and `dockerd` is
+the repository (`/var/cache/bidserver-ci/`, overridable by `BIDSERVER_CI_CACHE`) for a
+week: a machine runs debootstrap at most once a week, and a fresh machine still passes,
+only slower. Nothing is left behind: containers are removed and `dockerd` is
 stopped by its pid, even when the test fails.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import hashlib
 import os
 import shutil
@@ -34,6 +33,7 @@ from tests.deploy.tools import missing
 BASE_IMAGE = "debian:bookworm-slim"
 MIRROR = os.environ.get("BIDSERVER_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE = Path(os.environ.get("BIDSERVER_CI_CACHE", "/var/cache/bidserver-ci"))
+BASE_MAX_AGE_S = 7 * 24 * 3600
 EXTRA_CAS = Path("/usr/local/share/ca-certificates")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
@@ -180,11 +180,11 @@ def _unmount_under(folder: Path) -> None:
 
 
 def base_tarball() -> Path:
-    """Today's debootstrapped bookworm as a tarball: from the cache, else made (and cached)."""
-    today = datetime.date.today().strftime("%Y%m%d")
-    name = f"debian-bookworm-minbase-{today}-{_recipe()}.tar"
+    """A debootstrapped bookworm as a tarball: from the cache while it is under a week old
+    (the image build updates its packages anyway), else made (and cached)."""
+    name = f"debian-bookworm-minbase-{_recipe()}.tar"
     cached = CACHE / name
-    if cached.exists():
+    if cached.exists() and time.time() - cached.stat().st_mtime < BASE_MAX_AGE_S:
         return cached
     if shutil.which("debootstrap") is None:
         missing("debootstrap not found; install Debian's debootstrap (.ci/setup-docker)")
