@@ -70,7 +70,9 @@ async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     print("bidserver: resetting the demo..." if args.reset else "bidserver: seeding the demo...")
     conn = await asyncpg.connect(dsn)
     try:
-        ctx = SeedContext(conn, now, demo.catalogue(now), hashes, reset=args.reset)
+        ctx = SeedContext(
+            conn, now, demo.catalogue(now), hashes, reset=args.reset, data_dir=settings.data_dir
+        )
         lines = await seed_demo(ctx)
     except BidserverError as exc:
         print(f"bidserver: seed-demo: {exc.code}: {exc.message}", file=sys.stderr)

@@ -210,7 +210,7 @@ def _vehicle(rng: random.Random, index: int, now: datetime) -> DemoVehicle:
         f"{mileage:,} miles. Equipped with {features}. {rng.choice(_HISTORY)}"
     )
     vin = _vin(rng, model, year, 100_000 + index * 7_919 % 900_000)
-    photos = tuple(f"https://picsum.photos/seed/{vin}-{n}/800/600" for n in range(1, 4))
+    photos: tuple[str, ...] = ()  # drawn by seed-demo's photo step (bidserver.demophotos)
     return DemoVehicle(
         vin=vin,
         make=model.make,

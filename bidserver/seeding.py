@@ -19,11 +19,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
 from bidserver import demo, demo_history, demo_live
 from bidserver.demo import DEMO_SELLER, DEMO_USERS, DemoVehicle
+from bidserver.demophotos import add_demo_photos
 from storage import demo_auctions, sales, seed
 from storage.pool import AnyConnection
 from storage.seed import SeededUser
@@ -40,6 +42,7 @@ class SeedContext:
     reset: bool = False
     users: list[SeededUser] = field(default_factory=list)  # set by the users step
     seller_id: int = 0  # the demo seller, set by the users step
+    data_dir: Path | None = None  # where photos go (the photos step); None: no photos
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,13 @@ async def _catalogue(ctx: SeedContext) -> str:
 
 async def _catalogue_reset(ctx: SeedContext) -> None:
     await seed.delete_catalogue(ctx.conn, ctx.seller_id)
+
+
+async def _photos(ctx: SeedContext) -> str:
+    if ctx.data_dir is None:
+        return "photos: none drawn (no data dir)"
+    drawn = await add_demo_photos(ctx.conn, ctx.seller_id, ctx.data_dir)
+    return f"photos: {drawn} drawn" if drawn else "photos: every vehicle has one"
 
 
 async def _live_auctions(ctx: SeedContext) -> str:
@@ -106,6 +116,7 @@ STEPS: list[Step] = [
     Step("catalogue", _catalogue, _catalogue_reset),
     Step("live auctions", _live_auctions, _live_reset),
     Step("sales history", _sales_history, _sales_history_reset),
+    Step("photos", _photos),  # last: every vehicle the steps before it made gets one
 ]
 
 

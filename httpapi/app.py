@@ -9,7 +9,7 @@ from aiohttp import web
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
-from httpapi import accounts, apidocs, auctions, openapi, valuations, vehicles
+from httpapi import accounts, apidocs, auctions, openapi, pages, photos, valuations, vehicles
 from httpapi.cors import cors_middleware
 from httpapi.errors import error_middleware
 from httpapi.forwarded import forwarded_middleware
@@ -74,4 +74,6 @@ def create_app(
     valuations.add_routes(app)
     openapi.add_routes(app)
     apidocs.add_routes(app)
+    photos.add_routes(app)
+    pages.add_routes(app)  # the web pages of CONTRACT §5, after every JSON route they share
     return app

@@ -43,6 +43,7 @@ MAX_DISTANCE_MS: Final = 10 * 366 * 24 * 3600 * 1000
 MAX_BIDS_PAGE: Final = 100
 MAX_SEQ: Final = 999_999_999_999  # query_int reads at most 12 digits
 MAX_ID: Final = 999_999_999_999_999_999  # the largest id a path accepts (18 digits)
+MAX_ID_QUERY: Final = 999_999_999_999  # query_int reads at most 12 digits
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _CREATE_FIELDS: Final = (
@@ -74,9 +75,11 @@ async def _shown(
     vehicle = None
     if detail:
         vehicle = await catalog.get_vehicle(request.app[POOL], listing.vehicle_id)
-    return views.auction(
+    body = views.auction(
         listing, snap, show_reserve=_sees_reserve(claims, listing), with_vehicle=vehicle
     )
+    body["watchers"] = request.app[ROUTER].watchers(listing.id)
+    return body
 
 
 # --- creation --------------------------------------------------------------------------------
@@ -147,11 +150,18 @@ def _status_filter(request: web.Request) -> str | None:
     return status
 
 
+def _seller_filter(request: web.Request) -> int | None:
+    return query_int(request, "sellerId", None, high=MAX_ID_QUERY)
+
+
 async def list_auctions(request: web.Request) -> web.Response:
     claims = optional_user(request)
     status = _status_filter(request)
     page, limit = page_params(request)
-    found, total = await listings.list_auctions(request.app[POOL], status, now_ms(), page, limit)
+    seller = _seller_filter(request)
+    found, total = await listings.list_auctions(
+        request.app[POOL], status, now_ms(), page, limit, seller_id=seller
+    )
     items = [await _shown(request, listing, claims) for listing in found]
     return web.json_response(views.page(items, page, limit, total))
 
@@ -159,7 +169,10 @@ async def list_auctions(request: web.Request) -> web.Response:
 async def active_auctions(request: web.Request) -> web.Response:
     claims = optional_user(request)
     page, limit = page_params(request)
-    found, total = await listings.active_auctions(request.app[POOL], now_ms(), page, limit)
+    seller = _seller_filter(request)
+    found, total = await listings.active_auctions(
+        request.app[POOL], now_ms(), page, limit, seller_id=seller
+    )
     items = [await _shown(request, listing, claims) for listing in found]
     return web.json_response(views.page(items, page, limit, total))
 

@@ -28,8 +28,13 @@ class Invalid(BadRequest):
     """A well-formed body with an invalid, unknown or mistyped field: 422, not 400."""
 
 
+class UnsupportedType(BadRequest):
+    """A request body of a media type the route does not take (an upload that is no image)."""
+
+
 _STATUS: tuple[tuple[type[BidserverError], int], ...] = (
     (Invalid, 422),
+    (UnsupportedType, 415),
     (BadRequest, 400),
     (Unauthenticated, 401),
     (Forbidden, 403),

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bidserver.errors import NotFound
+from bidserver.media.store import MEDIA_PATH
+from bidserver.media.store import NAME as MEDIA_NAME
 from bidserver.timefmt import now_ms
 from bidserver.vin import is_valid_vin
 from httpapi import views
@@ -35,6 +37,7 @@ MAX_URL: Final = 2048
 MAX_MILEAGE: Final = 2_000_000_000  # fits the INTEGER column with room to spare
 MAX_QUERY_TEXT: Final = 200
 QUERY_YEAR_MIN, QUERY_YEAR_MAX = 0, 9999
+MAX_SELLER_QUERY: Final = 999_999_999_999  # query_int reads at most 12 digits
 
 EDITORS: Final = ("seller", "admin")
 
@@ -96,13 +99,18 @@ def _photos(value: object, name: str) -> list[str]:
 
 def _url(value: object, name: str) -> str:
     url = clean_text(value, name, max_len=MAX_URL)
+    if url.startswith(MEDIA_PATH) and MEDIA_NAME.fullmatch(url.removeprefix(MEDIA_PATH)):
+        return url  # a photo this server stored (POST /vehicles/{id}/photos)
     try:
         parts = urlsplit(url)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:  # e.g. an unclosed IPv6 bracket or a bad port
         valid = False
     if not valid or any(c.isspace() or ord(c) < 0x20 for c in url):
-        raise Invalid("each photo must be an http(s) URL with a host", field=name)
+        raise Invalid(
+            "each photo must be an http(s) URL with a host or a /media/ path of this server",
+            field=name,
+        )
     return url
 
 
@@ -157,6 +165,7 @@ def vehicle_query(request: web.Request) -> VehicleQuery:
         year_max=query_int(request, "yearMax", None, low=QUERY_YEAR_MIN, high=QUERY_YEAR_MAX),
         q=_query_text(request, "q"),
         sort=sort,
+        seller_id=query_int(request, "sellerId", None, high=MAX_SELLER_QUERY),
     )
 
 

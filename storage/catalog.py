@@ -79,6 +79,7 @@ class VehicleQuery:
     year_max: int | None = None
     q: str | None = None
     sort: str = DEFAULT_SORT
+    seller_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,8 @@ def search_sql(query: VehicleQuery) -> SearchSql:
         where.append(f"year <= {bind(query.year_max)}")
     if query.q is not None:
         where.append(f"search @@ plainto_tsquery('simple', {bind(query.q)})")
+    if query.seller_id is not None:
+        where.append(f"seller_id = {bind(query.seller_id)}")
     clause = " AND ".join(where) or "TRUE"
     order = SORTS[query.sort]
     n = len(args)
@@ -244,6 +247,15 @@ async def get_vehicle(pool: asyncpg.Pool, vehicle_id: int) -> Vehicle | None:
     with translate():
         row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM vehicles WHERE id = $1", vehicle_id)
     return None if row is None else _vehicle(row)
+
+
+async def get_vehicles(pool: asyncpg.Pool, ids: Sequence[int]) -> dict[int, Vehicle]:
+    """Several vehicles by id in one query (a page of auctions shows their vehicles)."""
+    with translate():
+        rows = await pool.fetch(
+            f"SELECT {_COLUMNS} FROM vehicles WHERE id = ANY($1::bigint[])", list(ids)
+        )
+    return {row["id"]: _vehicle(row) for row in rows}
 
 
 async def create_vehicle(

@@ -145,39 +145,58 @@ async def get_listing(pool: asyncpg.Pool, auction_id: int) -> Listing | None:
 
 
 async def list_auctions(
-    pool: asyncpg.Pool, status: str | None, now_ms: int, page: int, limit: int
+    pool: asyncpg.Pool,
+    status: str | None,
+    now_ms: int,
+    page: int,
+    limit: int,
+    *,
+    seller_id: int | None = None,
 ) -> tuple[list[Listing], int]:
-    """A page of auctions (optionally of one public status), newest created first."""
-    return await _page(
-        pool, _STATUS_WHERE[status], "a.created_at DESC, a.id DESC", now_ms, page, limit
-    )
+    """A page of auctions (optionally of one public status, one seller), newest first."""
+    where = _STATUS_WHERE[status]
+    order = "a.created_at DESC, a.id DESC"
+    return await _page(pool, where, order, now_ms, page, limit, seller_id)
 
 
 async def active_auctions(
-    pool: asyncpg.Pool, now_ms: int, page: int, limit: int
+    pool: asyncpg.Pool, now_ms: int, page: int, limit: int, *, seller_id: int | None = None
 ) -> tuple[list[Listing], int]:
-    """A page of open auctions, soonest (effective) end first."""
-    return await _page(pool, _STATUS_WHERE["open"], "a.ends_at, a.id", now_ms, page, limit)
+    """A page of open auctions (optionally of one seller), soonest (effective) end first."""
+    return await _page(
+        pool, _STATUS_WHERE["open"], "a.ends_at, a.id", now_ms, page, limit, seller_id
+    )
 
 
 async def _page(
-    pool: asyncpg.Pool, where: str, order: str, now_ms: int, page: int, limit: int
+    pool: asyncpg.Pool,
+    where: str,
+    order: str,
+    now_ms: int,
+    page: int,
+    limit: int,
+    seller_id: int | None,
 ) -> tuple[list[Listing], int]:
     now = to_dt(now_ms)
     offset = (page - 1) * limit
+    # $2 is the seller or NULL: one statement shape for both.
+    where = f"({where}) AND ($2::bigint IS NULL OR a.seller_id = $2)"
     with translate():
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 f"SELECT {_COLUMNS} FROM auctions a WHERE {where}"
-                f" ORDER BY {order} LIMIT $2 OFFSET $3",
+                f" ORDER BY {order} LIMIT $3 OFFSET $4",
                 now,
+                seller_id,
                 limit,
                 offset,
             )
             if (rows and len(rows) < limit) or (not rows and offset == 0):
                 total = offset + len(rows)
             else:
-                total = await conn.fetchval(f"SELECT count(*) FROM auctions a WHERE {where}", now)
+                total = await conn.fetchval(
+                    f"SELECT count(*) FROM auctions a WHERE {where}", now, seller_id
+                )
     return [_listing(r) for r in rows], int(total)
 
 

@@ -158,6 +158,10 @@ class RowLockAuction:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.pop(subscriber, None)
 
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
     def cancel(self, done: SnapshotFn) -> None:
         self._spawn(self._cancel(done))
 

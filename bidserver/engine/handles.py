@@ -27,6 +27,10 @@ class AuctionHandle(Protocol):
 
     def current_snapshot(self, done: SnapshotFn) -> None: ...
 
+    @property
+    def subscriber_count(self) -> int:
+        """How many connections of this node watch the auction now."""
+
 
 class Directory(Protocol):
     def live(self, auction_id: int) -> AuctionHandle | None:

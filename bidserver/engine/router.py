@@ -32,6 +32,11 @@ class Router:
         actor = await self._registry.get(auction_id)
         return await _ask(actor.current_snapshot)
 
+    def watchers(self, auction_id: int) -> int:
+        """Connections of this node watching the auction (0 while its actor sleeps)."""
+        handle = self._registry.live(auction_id)
+        return 0 if handle is None else handle.subscriber_count
+
     async def cancel(self, auction_id: int) -> Snapshot:
         actor = await self._registry.get(auction_id)
         return await _ask(actor.cancel)

@@ -98,3 +98,8 @@ class LocalMediaStore:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if NAME.fullmatch(p.name))
+
+
+def local_store(data_dir: Path) -> LocalMediaStore:
+    """Where a node (and `seed-demo`) keeps photos: `DATA_DIR/media`."""
+    return LocalMediaStore(data_dir / "media")

@@ -125,7 +125,10 @@ def test_the_document_is_well_formed() -> None:
             assert "429" in operation["responses"], (method, path)
             body = operation.get("requestBody")
             if body is not None:
-                schema = body["content"]["application/json"]["schema"]
+                content = body["content"]
+                schema = (content.get("application/json") or content["multipart/form-data"])[
+                    "schema"
+                ]
                 target = checker._resolve(schema["$ref"].removeprefix("#"))
                 assert target["additionalProperties"] is False, (method, path)
 

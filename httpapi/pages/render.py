@@ -1,0 +1,76 @@
+"""Rendering a page: the Jinja2 environment (autoescaping on), its filters, and the headers."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bidserver.media.store import MEDIA_PATH
+from bidserver.media.store import NAME as MEDIA_NAME
+from bidserver.timefmt import to_iso
+from httpapi.keys import SETTINGS
+from httpapi.pages.headers import page_headers
+
+KIND_WORDS: Final = {"bid": "bid", "max": "max bid", "proxy": "automatic bid", "buy_now": "buy now"}
+
+
+def money(value: int | None) -> str:
+    """`$25,000`: whole currency units with thousands separators."""
+    return "" if value is None else f"${value:,}"
+
+
+def thumb(url: str) -> str:
+    """The thumbnail of a photo this server stored; any other URL as it is."""
+    name = url.removeprefix(MEDIA_PATH)
+    if url.startswith(MEDIA_PATH) and MEDIA_NAME.fullmatch(name) and "-thumb." not in name:
+        stem, _, suffix = name.rpartition(".")
+        return f"{MEDIA_PATH}{stem}-thumb.{suffix}"
+    return url
+
+
+def shown_photos(photos: list[str]) -> list[str]:
+    """The photos a page can show under its `img-src 'self'` policy: this server's own."""
+    return [url for url in photos if url.startswith(MEDIA_PATH)]
+
+
+def result_words(auction: dict[str, Any]) -> str | None:
+    """How an ended auction is told (CONTRACT §5): "Sold for $26,000", "Cancelled", …"""
+    status = auction["status"]
+    if status == "cancelled":
+        return "Cancelled"
+    if status != "closed":
+        return None
+    if auction["currentPrice"] is None:
+        return "Ended with no bids"
+    if not auction["reserveMet"]:
+        return "Ended: reserve not met"
+    return f"Sold for {money(auction['currentPrice'])}"
+
+
+def setup(app: web.Application) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("httpapi.pages", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        money=money, thumb=thumb, photos=shown_photos, kind=KIND_WORDS.get, iso=to_iso
+    )
+    env.globals.update(result_words=result_words)
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    ws_port = request.app[SETTINGS].ws_port
+    response = aiohttp_jinja2.render_template(
+        template, request, {**context, "ws_port": ws_port}, status=status
+    )
+    response.headers.update(page_headers(request, ws_port))
+    return response

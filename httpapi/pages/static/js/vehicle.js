@@ -1,0 +1,4 @@
+import { valuationFor } from './valuation.js';
+import './gallery.js';
+
+valuationFor(document.querySelector('[data-valuation]'));
