@@ -52,6 +52,8 @@ def registered_operations(app: web.Application) -> set[tuple[str, str]]:
         resource = route.resource
         if resource is None or isinstance(resource, web.StaticResource):
             continue
+        if route.handler.__module__.startswith("httpapi.pages."):
+            continue  # the web pages of CONTRACT §5, not part of the REST API
         path = resource.canonical
         if route.method in ("HEAD", "OPTIONS", "*") or path in NOT_API:
             continue
