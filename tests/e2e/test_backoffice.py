@@ -115,6 +115,7 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(
     await log_in(page, site, site.accounts["seller"], next_path="?next=/backoffice")
     await page.get_by_label("Search vehicles").fill(marker)
     await page.get_by_label("Search vehicles").press("Enter")
+    await expect(page.get_by_test_id("vehicle-row")).to_have_count(1)  # the search answered
     row = page.get_by_test_id("vehicle-row").filter(has_text=vehicle["vin"])
     await expect(row).to_have_count(1)
     upload = row.get_by_label("Add a photo")

@@ -324,6 +324,9 @@ window.addEventListener('bidserver:session', render);
 valuationFor(root.querySelector('[data-valuation]'));
 live.watch(id, state.seq);
 live.start();
+// The buttons stay disabled in the HTML until this module handles them: a click before
+// that would submit the form natively instead of bidding.
+for (const button of root.querySelectorAll('[data-bid-forms] button')) button.disabled = false;
 render();
 setInterval(tick, 250);
 if (currentUser()?.role === 'admin') reloadHistory(); // admins see user ids

@@ -55,9 +55,12 @@ for (const cell of document.querySelectorAll('[data-admin-only]')) cell.hidden =
 const vehicles = { page: 1, q: '', items: [], total: 0 };
 const known = new Map(); // vehicle id -> vehicle, for the auction form and tables
 
+let vehicleLoads = 0;
 async function loadVehicles() {
+  const load = ++vehicleLoads;
   const query = vehicles.q ? `&q=${encodeURIComponent(vehicles.q)}` : '';
   const page = await request(`/vehicles?limit=${PAGE}&page=${vehicles.page}${mine}${query}`);
+  if (load !== vehicleLoads) return; // a newer search or page answered meanwhile
   vehicles.items = page.items;
   vehicles.total = page.total;
   for (const v of page.items) known.set(v.id, v);

@@ -32,3 +32,4 @@ form.addEventListener('submit', async (event) => {
     button.disabled = false;
   }
 });
+form.querySelector('button[type="submit"]').disabled = false; // ready: see auction.js
