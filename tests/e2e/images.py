@@ -22,4 +22,13 @@ def bomb_png() -> bytes:
     return out.getvalue()
 
 
+def demo_png(vin: str, model: str, color: str) -> bytes:
+    """A drawn car, as the demo catalogue has."""
+    from bidserver.media.demo import demo_photo
+
+    out = io.BytesIO()
+    demo_photo(vin, model, color).save(out, "PNG")
+    return out.getvalue()
+
+
 NOT_AN_IMAGE = b"%PDF-1.4\n% not a photo at all\n"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from tests.e2e.images import photo_png
 from tests.e2e.site import Site
 
 
 async def every_page(site: Site) -> list[tuple[str, str, str | None]]:
     vehicle = await site.vehicle(site.accounts["seller"])
-    auction_id = await site.auction()
+    await site.photo(vehicle["id"], photo_png())
+    auction_id = await site.auction(photo=photo_png())
+    await site.bid(site.accounts["bidder2"], auction_id, 21_000)  # a history to check too
     return [
         ("login", "/login", None),
         ("register", "/register", None),

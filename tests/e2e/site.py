@@ -152,15 +152,28 @@ class Site:
         assert isinstance(made, dict)
         return made
 
+    async def photo(self, vehicle_id: int, data: bytes) -> dict[str, Any]:
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename="car.png", content_type="image/png")
+        status, body = await self.call(
+            "POST", f"/vehicles/{vehicle_id}/photos", self.accounts["seller"], data=form
+        )
+        assert status == 201, body
+        assert isinstance(body, dict)
+        return body
+
     async def auction(
         self,
         *,
         ends_in: timedelta = timedelta(hours=1),
         starting_price: int = 20_000,
+        photo: bytes | None = None,
         **terms: Any,
     ) -> int:
         seller = self.accounts["seller"]
         vehicle = await self.vehicle(seller)
+        if photo is not None:
+            await self.photo(vehicle["id"], photo)
         now = datetime.now(UTC)
         body = {
             "vehicleId": vehicle["id"],

@@ -13,6 +13,7 @@ from pathlib import Path
 from playwright.async_api import Browser, BrowserContext, expect
 
 from tests.e2e.conftest import DESKTOP, PHONE, log_in, new_page
+from tests.e2e.images import demo_png
 from tests.e2e.pages import every_page
 from tests.e2e.site import Site
 
@@ -91,7 +92,8 @@ async def test_a_hostile_description_is_shown_as_text(
 async def test_screenshots_of_the_auction_page_and_the_back_office(
     browser: Browser, contexts: list[BrowserContext], site: Site
 ) -> None:
-    auction_id = await site.auction(starting_price=18_000, buyNowPrice=29_000)
+    photo = demo_png("JTDKN3DU5A0000001", "Camry", "Red")
+    auction_id = await site.auction(starting_price=18_000, reservePrice=21_000, photo=photo)
     await site.bid(site.accounts["bidder2"], auction_id, 19_000)
     page = await new_page(browser, contexts, {"width": 1200, "height": 860})
     await log_in(page, site, site.accounts["bidder"])
