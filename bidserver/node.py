@@ -77,8 +77,9 @@ def _settle_heap() -> None:
 def _banner(settings: Settings) -> None:
     """Human-readable start line on stdout; the JSON logs go to stderr."""
     host = settings.host
+    page_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     lines = [
-        "bidserver is running",
+        f"bidserver is running: open http://{page_host}:{settings.http_port}/ in a browser",
         f"  WebSocket  ws://{host}:{settings.ws_port}/ws",
         f"  REST       http://{host}:{settings.http_port}/",
         f"  health     http://{host}:{settings.http_port}/health",

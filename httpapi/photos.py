@@ -98,9 +98,7 @@ async def _store(
     created = [n for n, data in ((name, processed.photo), (thumb, processed.thumb))
                if await store.put(n, data)]  # fmt: skip
     try:
-        await photos.append_photo(
-            request.app[POOL], vehicle_id, owner, store.url(name), MAX_PHOTOS
-        )
+        await photos.append_photo(request.app[POOL], vehicle_id, owner, store.url(name), MAX_PHOTOS)
     except BaseException:
         for made in created:  # refused after all (deleted or filled meanwhile): keep nothing
             await store.delete(made)

@@ -100,7 +100,11 @@ def _car(draw: ImageDraw.ImageDraw, style: str, body: tuple[int, int, int], shif
     draw.polygon(at(windows), fill=(70, 92, 112), outline=outline, width=2)
     pillar = (windows[1][0] + windows[2][0]) // 2
     draw.line(at([(pillar, windows[1][1]), (pillar, windows[0][1])]), fill=body, width=7)
-    draw.line(at([(pillar + 2, windows[0][1] + 2), (pillar + 5, windows[0][1] + 2)]), fill=outline, width=3)
+    draw.line(
+        at([(pillar + 2, windows[0][1] + 2), (pillar + 5, windows[0][1] + 2)]),
+        fill=outline,
+        width=3,
+    )
     light = at([(94, 21), (98, 23)])
     draw.rectangle((*light[0], *light[1]), fill=(250, 236, 170))
     for x in (20, 80):

@@ -54,7 +54,10 @@ async def active_page(request: web.Request) -> web.Response:
     vehicles = await catalog.get_vehicles(request.app[POOL], [a.vehicle_id for a in found])
     items = [
         views.auction(
-            a, views.stored_snapshot(a, now_ms()), show_reserve=False, with_vehicle=vehicles[a.vehicle_id]
+            a,
+            views.stored_snapshot(a, now_ms()),
+            show_reserve=False,
+            with_vehicle=vehicles[a.vehicle_id],
         )
         for a in found
         if a.vehicle_id in vehicles

@@ -93,6 +93,12 @@ async def new_page(
     return page
 
 
+def script_errors(page: Page) -> list[str]:
+    """The uncaught script errors of a page opened by `new_page`."""
+    errors: list[str] = getattr(page, "script_errors")  # noqa: B009
+    return errors
+
+
 async def log_in(page: Page, site: Site, who: Account, *, next_path: str = "") -> None:
     await page.goto(f"{site.base}/login{next_path}")
     await page.get_by_label("Email").fill(who.email)

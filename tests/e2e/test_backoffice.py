@@ -126,7 +126,9 @@ async def test_bad_uploads_are_refused_and_nothing_is_stored(
     await expect(problem).to_have_text(
         "That file is not an image: choose a JPEG, PNG or WebP photo."
     )
-    await upload.set_input_files({"name": "huge.png", "mimeType": "image/png", "buffer": bomb_png()})
+    await upload.set_input_files(
+        {"name": "huge.png", "mimeType": "image/png", "buffer": bomb_png()}
+    )
     await expect(problem).to_contain_text("pixels")
     await expect(row).to_contain_text("0 photos")
     assert store.names() == before

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import log_in, new_page
+from tests.e2e.conftest import log_in, new_page, script_errors
 from tests.e2e.site import Site
 
 LIVE_S = 5_000  # CONTRACT §5's "within 5 s without a reload"
@@ -50,7 +50,8 @@ async def test_the_origin_flow_two_bidders_outbid_live(
     await expect(a.get_by_test_id("leading-indicator")).to_be_hidden()
     await expect(a.get_by_test_id("bid-count")).to_have_text("2 bids")
     await expect(a.get_by_test_id("bid-history").locator("li")).to_have_count(2)
-    assert a.script_errors == [] and b.script_errors == []  # type: ignore[attr-defined]
+    assert script_errors(a) == []
+    assert script_errors(b) == []
 
 
 async def test_a_max_bid_answers_a_plain_bid_with_a_proxy_record_in_both_pages(

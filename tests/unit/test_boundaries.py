@@ -68,6 +68,17 @@ WALLS: Final = (
         ("bidserver.engine", "bidserver.gateway", "httpapi", "storage"),
         "valuations never touch the bid path or a face; their store comes in as a port",
     ),
+    Wall(
+        "bidserver.media",
+        ("bidserver", "httpapi", "storage"),
+        "photos are bytes and pixels: the faces, storage and seed steps use them, not back",
+        allowed=("bidserver.media",),
+    ),
+    Wall(
+        "httpapi.pages",
+        ("bidserver.engine.actor", "bidserver.engine.registry", "storage.pool"),
+        "pages are a face of the sidecar: the router and repositories, like its JSON routes",
+    ),
     *(Wall(wing, ("bench",), "the product never depends on its benchmark") for wing in PRODUCT),
 )
 
@@ -134,8 +145,10 @@ def test_every_wing_is_found() -> None:
         "bidserver.baseline",
         "bidserver.pricing",
         "bidserver.valuation",
+        "bidserver.media",
         "storage",
         "httpapi",
+        "httpapi.pages",
     ):
         assert wing in names, f"{wing} is missing: update the walls with the layout"
 
@@ -161,6 +174,9 @@ def test_every_wing_is_found() -> None:
         ("bidserver.pricing.fit", "import storage.sales"),
         ("bidserver.valuation.service", "from storage.sales import PgSales"),
         ("bidserver.valuation.service", "from bidserver.engine.router import Router"),
+        ("bidserver.media.images", "from bidserver.errors import BadRequest"),
+        ("bidserver.media.store", "import storage.photos"),
+        ("httpapi.pages.bidder", "from bidserver.engine.registry import Registry"),
     ],
 )
 def test_the_checker_catches_a_breach(module: str, source: str) -> None:
@@ -184,6 +200,9 @@ def test_the_checker_catches_a_breach(module: str, source: str) -> None:
         ("bidserver.valuation.service", "from bidserver.pricing import build"),
         ("storage.sales", "from bidserver.pricing import SalesColumns"),
         ("httpapi.valuations", "from bidserver.valuation.service import Valuer"),
+        ("bidserver.media.images", "from PIL import Image"),
+        ("bidserver.media.demo", "from bidserver.media.images import encoded"),
+        ("httpapi.photos", "from bidserver.media.store import MediaStore"),
     ],
 )
 def test_the_checker_allows_what_the_layout_allows(module: str, source: str) -> None:
