@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from bidserver.errors import NotFound
 from bidserver.media import images
@@ -54,7 +54,16 @@ async def _read_file(request: web.Request) -> bytes:
     limit = images.MAX_UPLOAD_BYTES
     if (request.content_length or 0) > limit + _MULTIPART_OVERHEAD:
         raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MiB", field="file")
-    reader = await request.multipart()
+    try:
+        found = await _only_file(await request.multipart(), limit)
+    except (ValueError, AssertionError, RuntimeError):  # no boundary, a broken part, …
+        raise Invalid("the multipart body is malformed", field="file") from None
+    if not found:
+        raise Invalid("file is required (one multipart part named file)", field="file")
+    return found
+
+
+async def _only_file(reader: MultipartReader, limit: int) -> bytes | None:
     found: bytes | None = None
     async for part in reader:
         if not isinstance(part, BodyPartReader) or part.name != "file":
@@ -62,8 +71,6 @@ async def _read_file(request: web.Request) -> bytes:
         if found is not None:
             raise Invalid("send one file per request", field="file")
         found = await _read_part(part, limit)
-    if not found:
-        raise Invalid("file is required (one multipart part named file)", field="file")
     return found
 
 

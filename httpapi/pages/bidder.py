@@ -83,10 +83,12 @@ async def catalogue_page(request: web.Request) -> web.Response:
     except Invalid as exc:
         problem = exc.message
         query = VehicleQuery()
-    found, total = await catalog.search_vehicles(request.app[POOL], query)
+    found = await catalog.search_vehicles(request.app[POOL], query)
+    total = found.total
     context: dict[str, Any] = {
-        "vehicles": [views.vehicle(v) for v in found],
+        "vehicles": [views.vehicle(v) for v in found.vehicles],
         "total": total,
+        "about": "" if found.exact else "about ",
         "query": query,
         "problem": problem,
         "sorts": SORT_WORDS,
