@@ -13,6 +13,7 @@ import asyncio
 from typing import Final
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bidserver.errors import NotFound
 from bidserver.media import images
@@ -56,7 +57,7 @@ async def _read_file(request: web.Request) -> bytes:
         raise Invalid(f"the file is larger than {limit // (1024 * 1024)} MiB", field="file")
     try:
         found = await _only_file(await request.multipart(), limit)
-    except (ValueError, AssertionError, RuntimeError):  # no boundary, a broken part, …
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError):  # no boundary, …
         raise Invalid("the multipart body is malformed", field="file") from None
     if not found:
         raise Invalid("file is required (one multipart part named file)", field="file")

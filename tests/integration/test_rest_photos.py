@@ -121,3 +121,22 @@ def test_prefers_html() -> None:
     assert not prefers_html("text/html;q=0.5, */*")
     assert not prefers_html("text/html;q=0")
     assert not prefers_html("text/html;q=oops")
+
+
+async def test_a_malformed_multipart_body_is_422_not_a_server_error(
+    clean_db: asyncpg.Pool, pg_dsn: str
+) -> None:
+    _, seller = await make_auction(clean_db)
+    vehicle = await clean_db.fetchval("SELECT id FROM vehicles WHERE seller_id = $1", seller)
+    bodies = {
+        "multipart/form-data": b"--x\r\n\r\n",  # no boundary
+        "multipart/form-data; boundary=b": (  # a control character in a part's header
+            b'--b\r\nContent-Disposition: form-data; name="\x1ar"\r\n\r\nx\r\n--b--\r\n'
+        ),
+    }
+    async with running_api(clean_db, pg_dsn) as api:
+        for content_type, body in bodies.items():
+            headers = {**api.auth(seller, "seller"), "Content-Type": content_type}
+            url = f"{api.base}/vehicles/{vehicle}/photos"
+            async with api.http.post(url, data=body, headers=headers) as r:
+                assert r.status == 422, (content_type, await r.text())
