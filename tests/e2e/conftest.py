@@ -2,7 +2,7 @@
 
 Playwright never downloads a browser here: it launches `/usr/bin/chromium`. Without it the
 tests skip with what to install, unless `BIDSERVER_TEST_REQUIRE_ALL=1` (CI), where a missing
-browser is a failure. One node serves the whole module set (`site`); every test makes its
+browser is a failure. One node serves the whole package (`site`, torn down after it); every test makes its
 own auctions, so tests never share a price. Waits are Playwright's auto-waiting
 expectations with deadlines, never sleeps.
 """
@@ -46,7 +46,7 @@ def _need_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     _need_chromium()
     async with async_playwright() as playwright:
@@ -57,7 +57,7 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def site(pg_server_dsn: str) -> AsyncIterator[Site]:
     _need_chromium()
     dsn = await create_database(pg_server_dsn)
