@@ -2,9 +2,9 @@
 
 Playwright never downloads a browser here: it launches `/usr/bin/chromium`. Without it the
 tests skip with what to install, unless `BIDSERVER_TEST_REQUIRE_ALL=1` (CI), where a missing
-browser is a failure. One node serves the whole package (`site`, torn down after it); every test makes its
-own auctions, so tests never share a price. Waits are Playwright's auto-waiting
-expectations with deadlines, never sleeps.
+browser is a failure. One node serves the whole package (`site`, torn down after it);
+every test makes its own auctions, so tests never share a price. Waits are Playwright's
+auto-waiting expectations with deadlines, never sleeps.
 """
 
 from __future__ import annotations
