@@ -10,6 +10,7 @@ auto-waiting expectations with deadlines, never sleeps.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -67,6 +68,7 @@ async def site(pg_server_dsn: str) -> AsyncIterator[Site]:
             yield running
     finally:
         await drop_database(pg_server_dsn, dsn)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.e2e.conftest import log_in, new_page, script_errors
 from tests.e2e.site import Site
@@ -35,6 +36,8 @@ async def test_the_origin_flow_two_bidders_outbid_live(
     await first.click()
     await a.get_by_test_id("bid-amount").fill("25000")
     await a.get_by_test_id("place-bid-button").click()
+    await expect(a.get_by_test_id("bid-success-message")).to_be_visible()
+    await expect(a.get_by_test_id("bid-error-message")).to_be_hidden()
     await expect(a.get_by_test_id("current-price")).to_have_text("$25,000")
     await expect(a.get_by_test_id("bid-success-message")).to_be_visible()
     await expect(a.get_by_test_id("leading-indicator")).to_be_visible()
@@ -52,6 +55,29 @@ async def test_the_origin_flow_two_bidders_outbid_live(
     await expect(a.get_by_test_id("bid-history").locator("li")).to_have_count(2)
     assert script_errors(a) == []
     assert script_errors(b) == []
+
+
+async def test_an_amount_typed_before_the_scripts_ran_is_the_one_bid(
+    browser: Browser, contexts: list[BrowserContext], site: Site
+) -> None:
+    """A slow network: the page is there, its module not yet; what the bidder typed stays."""
+    auction_id = await site.auction(starting_price=20_000)
+    page = await new_page(browser, contexts)
+    await log_in(page, site, site.accounts["bidder"])
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/static/js/auction.js", hold)
+    await page.goto(f"{site.base}/auctions/{auction_id}", wait_until="commit")
+    await expect(page.get_by_test_id("bid-amount")).to_be_visible()  # parsed, module held
+    await page.get_by_test_id("bid-amount").fill("23000")
+    await expect(page.get_by_test_id("place-bid-button")).to_be_disabled()
+    release.set()
+    await page.get_by_test_id("place-bid-button").click()  # waits until the module enables it
+    await expect(page.get_by_test_id("current-price")).to_have_text("$23,000")
 
 
 async def test_a_max_bid_answers_a_plain_bid_with_a_proxy_record_in_both_pages(

@@ -30,7 +30,8 @@ const state = {
 };
 const bidInput = $('bid-amount');
 const maxInput = $('max-bid-amount');
-let bidTyped = false;
+// Typed before this module ran (the page is usable before its scripts): keep what was typed.
+let bidTyped = bidInput.value !== bidInput.defaultValue;
 
 // --- who am I in this auction ------------------------------------------------------------
 
@@ -61,9 +62,7 @@ function render() {
   $('bid-count').textContent = bids(state.bidCount);
   $('reserve-status').textContent = !state.hasReserve ? 'No reserve' : state.reserveMet ? 'Reserve met' : 'Reserve not met';
   root.querySelector('[data-minimum]').textContent = money(state.minimumNextBid);
-  if (!bidTyped || document.activeElement !== bidInput) {
-    if (!bidTyped) bidInput.value = String(state.minimumNextBid);
-  }
+  if (!bidTyped) bidInput.value = String(state.minimumNextBid);
   const buyNow = $('buy-now-button');
   if (buyNow) buyNow.hidden = !buyNowAvailable();
   const mine = myAlias();
