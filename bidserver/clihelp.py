@@ -87,6 +87,32 @@ SETTINGS: Final[dict[str, SettingHelp]] = {
         "redis://… shared by every node of a cluster",
         "none: a single node that owns every auction",
     ),
+    "BIDSERVER_CLUSTER_PORT": SettingHelp(
+        NETWORK, "PORT", "node-to-node port of a cluster (on BIDSERVER_HOST); with Redis only"
+    ),
+    "BIDSERVER_ADVERTISE_HOST": SettingHelp(
+        NETWORK,
+        "ADDRESS",
+        "the address other nodes of the cluster use to reach this one",
+        "BIDSERVER_HOST (127.0.0.1 when that is 0.0.0.0)",
+    ),
+    "BIDSERVER_LEASE_MS": SettingHelp(
+        NODE,
+        "MILLISECONDS",
+        "how long a node's hold on its auctions outlives its last renewal in Redis; a dead"
+        " node's auctions move within this plus one second",
+    ),
+    "BIDSERVER_CLUSTER_NAME": SettingHelp(
+        NODE,
+        "NAME",
+        "nodes sharing Redis and this name form one cluster (their Redis keys start with it)",
+    ),
+    "BIDSERVER_CLUSTER_SECRET": SettingHelp(
+        SECURITY,
+        "SECRET",
+        "shared by every node of a cluster, at least 32 bytes; a peer without it is refused",
+        "derived from BIDSERVER_JWT_SECRET",
+    ),
     "BIDSERVER_JWT_SECRET": SettingHelp(
         SECURITY,
         "SECRET",

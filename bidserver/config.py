@@ -66,6 +66,12 @@ class Settings:
     cors_origins: frozenset[str] = frozenset()  # "*" in it: any origin, never credentials
     demo: bool = False  # keep the demo auctions alive (`make run`)
     pricing_url: str | None = None  # CONTRACT §8: an external pricing service, asked first
+    # CONTRACT §7: only used with redis_url.
+    cluster_port: int = 8766
+    advertise_host: str = "127.0.0.1"
+    cluster_secret: bytes | None = None  # None: derived from the JWT secret at start-up
+    lease_ms: int = 2000
+    cluster_name: str = "bidserver"
 
     @property
     def embedded(self) -> bool:
@@ -92,7 +98,15 @@ DEFAULTS: dict[str, str | None] = {
     "BIDSERVER_CORS_ORIGINS": None,
     "BIDSERVER_DEMO": "off",
     "BIDSERVER_PRICING_URL": None,
+    "BIDSERVER_CLUSTER_PORT": "8766",
+    "BIDSERVER_ADVERTISE_HOST": None,
+    "BIDSERVER_CLUSTER_SECRET": None,
+    "BIDSERVER_LEASE_MS": "2000",
+    "BIDSERVER_CLUSTER_NAME": "bidserver",
 }
+
+MIN_LEASE_MS = 200
+MAX_LEASE_MS = 600_000
 
 
 def load_settings(
@@ -141,6 +155,11 @@ def load_settings(
         cors_origins=_cors(get("BIDSERVER_CORS_ORIGINS")),
         demo=_choice("BIDSERVER_DEMO", get("BIDSERVER_DEMO"), ("off", "on")) == "on",
         pricing_url=_url("BIDSERVER_PRICING_URL", get("BIDSERVER_PRICING_URL"), _HTTP_SCHEMES),
+        cluster_port=_port("BIDSERVER_CLUSTER_PORT", get("BIDSERVER_CLUSTER_PORT")),
+        advertise_host=get("BIDSERVER_ADVERTISE_HOST") or _reachable(host),
+        cluster_secret=_cluster_secret(get("BIDSERVER_CLUSTER_SECRET")),
+        lease_ms=_lease_ms(get("BIDSERVER_LEASE_MS")),
+        cluster_name=_cluster_name(get("BIDSERVER_CLUSTER_NAME")),
     )
 
 
@@ -177,6 +196,40 @@ def _secret(value: str | None, *, embedded: bool) -> bytes | None:
     if len(secret) < MIN_SECRET_BYTES:
         raise SettingError(name, f"must be at least {MIN_SECRET_BYTES} bytes")
     return secret
+
+
+def _reachable(host: str) -> str:
+    """What peers can dial when the node binds every address."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _cluster_secret(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    secret = value.encode()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise SettingError("BIDSERVER_CLUSTER_SECRET", f"must be at least {MIN_SECRET_BYTES} bytes")
+    return secret
+
+
+def _lease_ms(value: str | None) -> int:
+    name = "BIDSERVER_LEASE_MS"
+    try:
+        lease = int(value or "")
+    except ValueError:
+        raise SettingError(name, f"not a whole number of milliseconds: {value!r}") from None
+    if not MIN_LEASE_MS <= lease <= MAX_LEASE_MS:
+        raise SettingError(name, f"must be between {MIN_LEASE_MS} and {MAX_LEASE_MS}, got {lease}")
+    return lease
+
+
+def _cluster_name(value: str | None) -> str:
+    name = value or "bidserver"
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
+        raise SettingError(
+            "BIDSERVER_CLUSTER_NAME", f"letters, digits, '-', '_' or '.', at most 64: {name!r}"
+        )
+    return name
 
 
 def _origins(value: str | None, host: str, http_port: int) -> frozenset[str]:

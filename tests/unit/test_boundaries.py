@@ -75,6 +75,17 @@ WALLS: Final = (
         allowed=("bidserver.media",),
     ),
     Wall(
+        "bidserver.cluster",
+        ("bidserver.gateway", "httpapi", "storage"),
+        "the cluster decides who owns what; the faces ask it, storage fences it",
+    ),
+    Wall(
+        "bidserver.engine",
+        ("bidserver.cluster",),
+        "the engine knows the placement port and the shard hash, not how leases are held",
+        allowed=("bidserver.cluster.placement", "bidserver.cluster.shards"),
+    ),
+    Wall(
         "httpapi.pages",
         ("bidserver.engine.actor", "bidserver.engine.registry", "storage.pool"),
         "pages are a face of the sidecar: the router and repositories, like its JSON routes",
@@ -146,6 +157,7 @@ def test_every_wing_is_found() -> None:
         "bidserver.pricing",
         "bidserver.valuation",
         "bidserver.media",
+        "bidserver.cluster",
         "storage",
         "httpapi",
         "httpapi.pages",
@@ -177,6 +189,10 @@ def test_every_wing_is_found() -> None:
         ("bidserver.media.images", "from bidserver.errors import BadRequest"),
         ("bidserver.media.store", "import storage.photos"),
         ("httpapi.pages.bidder", "from bidserver.engine.registry import Registry"),
+        ("bidserver.cluster.leases", "from storage.auctions import take_over"),
+        ("bidserver.cluster.leases", "from httpapi.keys import POOL"),
+        ("bidserver.engine.registry", "from bidserver.cluster.leases import LeasePlacement"),
+        ("bidserver.engine.registry", "from bidserver.cluster import leases"),
     ],
 )
 def test_the_checker_catches_a_breach(module: str, source: str) -> None:
@@ -203,6 +219,9 @@ def test_the_checker_catches_a_breach(module: str, source: str) -> None:
         ("bidserver.media.images", "from PIL import Image"),
         ("bidserver.media.demo", "from bidserver.media.images import encoded"),
         ("httpapi.photos", "from bidserver.media.store import MediaStore"),
+        ("bidserver.engine.registry", "from bidserver.cluster.placement import Placement"),
+        ("bidserver.engine.registry", "from bidserver.cluster.shards import shard_of"),
+        ("bidserver.cluster.leases", "from bidserver import metrics"),
     ],
 )
 def test_the_checker_allows_what_the_layout_allows(module: str, source: str) -> None:
