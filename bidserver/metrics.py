@@ -44,3 +44,25 @@ def count_bid(result: str) -> None:
     if child is None:
         child = _BID_RESULTS[result] = BIDS.labels(result=result)
     child.inc()
+
+
+CLUSTER_SHARDS = Gauge("bidserver_cluster_shards_owned", "Shards whose lease this node holds")
+LEASE_RENEW_SECONDS = Histogram(
+    "bidserver_cluster_lease_renew_seconds",
+    "From sending a heartbeat-and-renew pipeline to Redis to its answer",
+    buckets=_LATENCY_BUCKETS,
+)
+CLUSTER_RENEW_FAILURES = Counter(
+    "bidserver_cluster_renew_failures_total", "Membership and lease passes that failed"
+)
+LEASES_LOST = Counter(
+    "bidserver_cluster_leases_lost_total",
+    "Shards dropped because their lease could not be renewed in time or was taken",
+)
+HANDOFFS = Counter(
+    "bidserver_cluster_handoffs_total", "Shards handed to another node (flushed, then released)"
+)
+ACTORS_FENCED = Counter(
+    "bidserver_cluster_actors_fenced_total",
+    "Live auctions dropped on their first batch refused by the epoch fence",
+)

@@ -62,3 +62,11 @@ class AuctionStore(Protocol):
 
     async def due(self, until_ms: int) -> list[int]:
         """Ids of live auctions whose end is before `until_ms`."""
+
+
+class OwnershipStore(Protocol):
+    async def take_over(self, auction_id: int) -> int | None:
+        """Bump the auction's owner epoch (the fence) and return it; None if no such auction.
+
+        Raises `Unavailable` when the database cannot be reached in time.
+        """

@@ -145,13 +145,13 @@ WITH u AS (
 ), inserted AS (
     INSERT INTO auction_events (auction_id, version, seq, type, at, kind, bidder_id, amount,
         leader_id, leader_max, ends_at, reserve_met, cause_bidder_id, cause_bid_id,
-        cause_sent, payload)
+        cause_sent, payload, owner_epoch)
     SELECT (e->>0)::bigint, (e->>1)::bigint, (e->>2)::bigint, e->>3,
            timestamptz 'epoch' + (e->>4)::bigint * interval '1 millisecond',
            e->>5, (e->>6)::bigint, (e->>7)::bigint, (e->>8)::bigint, (e->>9)::bigint,
            timestamptz 'epoch' + (e->>10)::bigint * interval '1 millisecond',
            (e->>11)::bool, (e->>12)::bigint, e->>13, (e->>14)::bigint,
-           NULLIF(e->15, 'null'::jsonb)
+           NULLIF(e->15, 'null'::jsonb), (e->>16)::bigint
     FROM jsonb_array_elements($2::text::jsonb) AS e
     WHERE (SELECT ok FROM go)
 )
@@ -255,11 +255,14 @@ async def write_items(conn: AnyConnection | asyncpg.Pool, items: Sequence[Append
     at all when there are any."""
     fence = _fence_rows(items)
     rows = [
-        _event_row(
-            item.auction_id,
-            item.from_version + 1 + offset,
-            event,
-            None if payload is None else orjson.Fragment(payload),
+        (
+            *_event_row(
+                item.auction_id,
+                item.from_version + 1 + offset,
+                event,
+                None if payload is None else orjson.Fragment(payload),
+            ),
+            item.owner_epoch,
         )
         for item in items
         for offset, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
@@ -301,6 +304,30 @@ async def due_auctions(pool: asyncpg.Pool, until_ms: int, limit: int = 1000) -> 
     return [r["id"] for r in rows]
 
 
+_TAKE_OVER_SQL = """
+UPDATE auctions SET owner_epoch = owner_epoch + 1 WHERE id = $1 RETURNING owner_epoch
+"""
+
+
+async def take_over(pool: asyncpg.Pool, auction_id: int) -> int | None:
+    """Fence out every earlier writer: the new epoch, or None for no such auction.
+
+    Committed before the new owner loads, so any batch of an older epoch that commits after
+    this is refused, and any that committed before it is in what the new owner loads.
+    """
+    with translate():
+        epoch: int | None = await pool.fetchval(_TAKE_OVER_SQL, auction_id)
+        return epoch
+
+
+async def owner_epoch(pool: asyncpg.Pool, auction_id: int) -> int | None:
+    with translate():
+        epoch: int | None = await pool.fetchval(
+            "SELECT owner_epoch FROM auctions WHERE id = $1", auction_id
+        )
+        return epoch
+
+
 STORE_TIMEOUT_S = 2.0  # a bidder deserves an answer even from a black-holed database
 
 
@@ -332,6 +359,10 @@ class PgAuctionStore:
     async def due(self, until_ms: int) -> list[int]:
         async with _bounded(self.timeout_s):
             return await due_auctions(self.pool, until_ms)
+
+    async def take_over(self, auction_id: int) -> int | None:
+        async with _bounded(self.timeout_s):
+            return await take_over(self.pool, auction_id)
 
 
 @asynccontextmanager

@@ -7,7 +7,10 @@ turn decided to the persister as one unit. What a command produces for the outsi
 `_releases`, in command order, until the writes before it commit: in durable mode nothing
 is acknowledged or broadcast that is not stored. If a write fails, everything still waiting
 gets `unavailable` and the actor rebuilds its state from the database before it takes
-another command.
+another command. In a cluster, a write refused by the epoch fence (another node took the
+auction over) or a reload that finds a newer epoch ends the actor at once: it decides,
+acknowledges and broadcasts nothing more, and its registry forgets it. (A single node has
+no other owner: there the actor reloads and adopts the epoch, as after any failed write.)
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 
 from bidserver import metrics
@@ -48,7 +52,7 @@ from bidserver.engine.mailbox import (
     fail_subscription,
     refuse,
 )
-from bidserver.engine.persister import Persister, WriteUnit
+from bidserver.engine.persister import OwnershipLost, Persister, WriteUnit
 from bidserver.engine.recording import projection, record_events
 from bidserver.errors import BidserverError, Unavailable
 from bidserver.ports import AppendItem, AuctionStore, LoadedAuction
@@ -72,8 +76,14 @@ class AuctionActor:
         persister: Persister,
         *,
         durable: bool = True,
+        decides: Callable[[], bool] | None = None,
+        on_fenced: Callable[[AuctionActor], None] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
+        self._decides = decides  # None: a single node decides every auction, always
+        self._on_fenced = on_fenced
+        self._halted = False
+        self._quiet: asyncio.Event | None = None
         self.auction_id = loaded.config.auction_id
         self.state = replay(loaded.config, loaded.events)
         self.epoch = loaded.owner_epoch
@@ -109,6 +119,28 @@ class AuctionActor:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._timer is not None:
             self._timer.cancel()
+
+    def halt(self) -> None:
+        """Decide nothing more, now: what is queued is refused (the lease may be gone)."""
+        self._halted = True
+        if not self._stopped:
+            self._stopped = True
+            self._inbox.put_nowait(STOP)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def settled(self) -> None:
+        """Wait until every decided write has committed or failed (after `stop`)."""
+        if not self._releases:
+            return
+        quiet = self._quiet = asyncio.Event()
+        await quiet.wait()
+
+    def _check_quiet(self) -> None:
+        if self._quiet is not None and not self._releases:
+            self._quiet.set()
+            self._quiet = None
 
     def idle(self) -> bool:
         return not self._subscribers and not self._releases and self._inbox.empty()
@@ -151,6 +183,9 @@ class AuctionActor:
                 self._refuse_rest()
                 return
             self.last_active = self._loop.time()
+            if self._halted or (self._decides is not None and not self._decides()):
+                refuse(message, Unavailable("this node no longer decides the auction; retry"))
+                continue
             if self._needs_reload and not await self._reload():
                 refuse(message, Unavailable("auction state is being recovered; retry"))
                 continue
@@ -292,6 +327,8 @@ class AuctionActor:
         releases = self._releases
         while releases and not releases[0].pending:
             self._perform(releases.popleft())
+        if self._quiet is not None:
+            self._check_quiet()
 
     def _perform(self, release: Release) -> None:
         if release.reply is not None:
@@ -351,7 +388,19 @@ class AuctionActor:
                 waiting.unit = None
             if waiting.on_fail is not None:
                 waiting.on_fail(failure)
-        self._needs_reload = True
+        self._check_quiet()
+        if isinstance(error, OwnershipLost) and self._on_fenced is not None:
+            self._fenced()
+        else:
+            self._needs_reload = True
+
+    def _fenced(self) -> None:
+        """Another node holds a newer epoch: drop the auction, decide nothing more here."""
+        log.warning("fenced out; auction dropped", extra={"auction": self.auction_id})
+        metrics.ACTORS_FENCED.inc()
+        self.halt()
+        if self._on_fenced is not None:
+            self._on_fenced(self)
 
     def _written_behind(self, error: BidserverError | None) -> None:
         if error is not None:
@@ -372,6 +421,9 @@ class AuctionActor:
             missed = await self._committed_unsent(state.seq)
         except BidserverError:
             self._reload_after = loop.time() + RELOAD_BACKOFF_S
+            return False
+        if loaded.owner_epoch != self.epoch and self._on_fenced is not None:
+            self._fenced()  # taken over while our write's fate was unknown
             return False
         self.state = state
         self.epoch = loaded.owner_epoch
