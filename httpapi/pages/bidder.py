@@ -15,6 +15,7 @@ from httpapi import views
 from httpapi.errors import Invalid
 from httpapi.keys import POOL, ROUTER
 from httpapi.pages.render import render
+from httpapi.pages.valuation import vehicle_valuation
 from httpapi.validation import page_params, path_id
 from httpapi.vehicles import vehicle_query
 from storage import catalog, listings, showcase
@@ -116,7 +117,12 @@ async def vehicle_page(request: web.Request) -> web.Response:
     if found is None:
         return not_found(request, "vehicle")
     auction_id = await showcase.latest_auction_of(request.app[POOL], vehicle_id)
-    context = {"vehicle": views.vehicle(found), "auction_id": auction_id}
+    words, state = await vehicle_valuation(request, found)
+    context = {
+        "vehicle": views.vehicle(found),
+        "auction_id": auction_id,
+        "valuation": {"words": words, "state": state},
+    }
     return render(request, "vehicle.html", context)
 
 
@@ -139,8 +145,14 @@ async def auction_page(request: web.Request) -> web.Response:
     snap = snapshot or views.stored_snapshot(listing, now_ms())
     auction = views.auction(listing, snap, show_reserve=False, with_vehicle=vehicle)
     records = await listings.bid_history(pool, auction_id, None, HISTORY_SHOWN) or []
+    words, state = (
+        await vehicle_valuation(request, vehicle)
+        if vehicle is not None
+        else ("Estimated value: not available right now.", "unavailable")
+    )
     context = {
         "auction": auction,
+        "valuation": {"words": words, "state": state},
         "has_reserve": listing.reserve_price is not None,
         "history": [views.bid_record(r, admin=False) for r in records],
     }

@@ -21,6 +21,7 @@ import aiohttp
 import asyncpg
 
 from bidserver.accounts.passwords import hash_password
+from bidserver.demo_history import HistoricalSale
 from bidserver.vin import with_check_digit
 from tests.cluster.nodeproc import _command, free_port
 from tests.support import SECRET, token_for
@@ -168,10 +169,12 @@ class Site:
         ends_in: timedelta = timedelta(hours=1),
         starting_price: int = 20_000,
         photo: bytes | None = None,
+        vehicle: dict[str, Any] | None = None,
         **terms: Any,
     ) -> int:
         seller = self.accounts["seller"]
-        vehicle = await self.vehicle(seller)
+        if vehicle is None:
+            vehicle = await self.vehicle(seller)
         if photo is not None:
             await self.photo(vehicle["id"], photo)
         now = datetime.now(UTC)
@@ -194,6 +197,21 @@ class Site:
         assert status == 201, body
         assert isinstance(body, dict)
         return body
+
+    async def past_sales(self, sales: list[HistoricalSale]) -> None:
+        """Record these as the marketplace's past sales (as `seed-demo` loads its history)."""
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.copy_records_to_table(
+                "sales",
+                records=[
+                    (s.make, s.model, s.year, s.mileage, s.price, s.sold_at, "history")
+                    for s in sales
+                ],
+                columns=("make", "model", "year", "mileage", "price", "sold_at", "source"),
+            )
+        finally:
+            await conn.close()
 
 
 def iso(at: datetime) -> str:

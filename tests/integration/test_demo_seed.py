@@ -11,7 +11,11 @@ from argon2 import PasswordHasher
 
 from bidserver import demo, demo_history
 from bidserver.demo_live import LIFETIMES, OPEN_AUCTIONS, SCHEDULED
+from bidserver.pricing import Subject
 from bidserver.seeding import STEPS, SeedContext, keep_alive, seed_demo
+from bidserver.timefmt import now_ms
+from bidserver.valuation.service import Valuer
+from storage.sales import PgSales
 
 HASHES = {
     u.email: PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(u.password)
@@ -159,3 +163,28 @@ async def test_the_keeper_replaces_an_auction_as_it_closes(clean_db: asyncpg.Poo
     assert soonest["id"] not in {r["id"] for r in live}
     assert sum(r["started"] for r in live) == OPEN_AUCTIONS
     assert _staircase(live)
+
+
+async def test_the_demo_s_live_auctions_are_valued_from_its_sales_history(
+    clean_db: asyncpg.Pool, pg_dsn: str
+) -> None:
+    """`seed-demo` makes the valuations real: every open demo auction's vehicle gets an
+    estimate with its range from the demo's past sales (computed, never written down)."""
+    await _seed(clean_db)
+    live = await clean_db.fetch(
+        "SELECT v.make, v.model, v.year, v.mileage FROM auctions a"
+        " JOIN vehicles v ON v.id = a.vehicle_id WHERE a.status IN ('scheduled', 'open')"
+    )
+    valuer = Valuer(PgSales(clean_db, pg_dsn), None, clock_ms=now_ms)
+    try:
+        found = [
+            await valuer.value(Subject(r["make"], r["model"], r["year"], r["mileage"]))
+            for r in live
+        ]
+    finally:
+        await valuer.close()
+    assert len(found) == OPEN_AUCTIONS + len(SCHEDULED)
+    assert {v.basis for v in found} == {"sales"}
+    assert all(v.low is not None and v.high is not None for v in found)
+    assert all(v.low <= v.estimate <= v.high for v in found if v.estimate and v.low and v.high)
+    assert min(v.comparables for v in found) >= 5

@@ -4,7 +4,6 @@
 import { ApiError, currentUser, request } from './api.js';
 import { Live, statusShower } from './live.js';
 import { bids, errorWords, KIND_WORDS, localTime, money, parseMoney, remaining, uuid } from './format.js';
-import { valuationFor } from './valuation.js';
 import './gallery.js';
 
 const NUDGE_MS = 120_000;
@@ -320,7 +319,6 @@ window.addEventListener('bidserver:session', render);
 
 // --- start -------------------------------------------------------------------------------
 
-valuationFor(root.querySelector('[data-valuation]'));
 live.watch(id, state.seq);
 live.start();
 // The buttons stay disabled in the HTML until this module handles them: a click before

@@ -5,7 +5,7 @@ import { ApiError, currentUser, request } from './api.js';
 import { Live, statusShower } from './live.js';
 import { bids, KIND_WORDS, localTime, money, parseMoney, remaining } from './format.js';
 import { vinProblem } from './vin.js';
-import { showValuation } from './valuation.js';
+import { reserveWarning, showValuation } from './valuation.js';
 
 const STAFF = new Set(['seller', 'admin']);
 const PAGE = 20;
@@ -243,12 +243,27 @@ function fillVehicleChoice() {
   if (chosen && known.has(Number(chosen))) select.value = chosen;
 }
 
+// The valuation of the chosen vehicle, and a warning while the reserve is above its range.
+let valued = null;
+function warnReserve() {
+  say(t('reserve-warning'), reserveWarning(valued, parseMoney(aform.elements.reservePrice.value)));
+}
+async function valueChoice() {
+  valued = null;
+  warnReserve();
+  const chosen = aform.elements.vehicleId.value;
+  const answer = await showValuation(valuation, chosen);
+  if (aform.elements.vehicleId.value !== chosen) return; // another was chosen meanwhile
+  valued = answer;
+  warnReserve();
+}
 function chooseVehicle(vehicleId) {
   fillVehicleChoice();
   aform.elements.vehicleId.value = String(vehicleId);
-  showValuation(valuation, vehicleId);
+  valueChoice();
 }
-aform.elements.vehicleId.addEventListener('change', () => showValuation(valuation, aform.elements.vehicleId.value));
+aform.elements.vehicleId.addEventListener('change', valueChoice);
+aform.elements.reservePrice.addEventListener('input', warnReserve);
 
 function localInput(date) {
   const pad = (n) => String(n).padStart(2, '0');
@@ -311,6 +326,7 @@ aform.addEventListener('submit', async (event) => {
     done.hidden = false;
     aform.reset();
     defaultTimes();
+    valueChoice();
     await Promise.all([loadLive(), loadByStatus()]);
   } catch (failure) {
     say(error, failure.code === 'vehicle_in_auction' ? 'That vehicle already has a scheduled or open auction.' : words(failure));

@@ -1,4 +1,2 @@
-import { valuationFor } from './valuation.js';
+// The vehicle page: its gallery (the valuation is rendered on the server).
 import './gallery.js';
-
-valuationFor(document.querySelector('[data-valuation]'));
