@@ -162,7 +162,7 @@ _Row = tuple[object, ...]
 Payload = orjson.Fragment | None  # the event's wire JSON, embedded as is
 
 
-def _event_row(auction_id: int, version: int, event: Event, payload: Payload) -> _Row:
+def _event_row(auction_id: int, version: int, event: Event, payload: object) -> _Row:
     at = event.at
     if isinstance(event, BidPlaced):
         c = event.cause
@@ -185,6 +185,20 @@ def _event_row(auction_id: int, version: int, event: Event, payload: Payload) ->
                 c2.sent if c2 else None, payload)  # fmt: skip
     return (auction_id, version, event.seq, "cancelled", at, None, None, None, None, None,
             None, None, None, None, None, payload)  # fmt: skip
+
+
+def _broken_chains(items: Sequence[AppendItem]) -> set[int]:
+    """Auctions whose units in this batch do not each start where the one before it ended
+    (two writers of one auction, or a unit built on one that failed): the row's fence checks
+    only the first, so such an auction is refused whole rather than half written."""
+    ends: dict[int, tuple[int, int]] = {}
+    broken: set[int] = set()
+    for item in items:
+        head = (item.owner_epoch, item.from_version)
+        if ends.setdefault(item.auction_id, head) != head:
+            broken.add(item.auction_id)
+        ends[item.auction_id] = (item.owner_epoch, item.from_version + len(item.events))
+    return broken
 
 
 def _fence_rows(items: Sequence[AppendItem]) -> list[_Row]:
@@ -233,26 +247,49 @@ async def _already_stored(
         for item in (i for i in items if i.auction_id in auction_ids):
             rows = await pool.fetch(_STORED_SQL, item.auction_id, item.from_version,
                                     item.from_version + len(item.events))  # fmt: skip
-            mine = [_identity(_event_row(item.auction_id, 0, e, None)) for e in item.events]
-            if [_identity(tuple(r.values())) for r in rows] == mine:
+            if [_stored_identity(r) for r in rows] == _identities(item):
                 stored.append(item)
     return stored
 
 
 _STORED_SQL = """
-SELECT 0, 0, seq, type, at, kind, bidder_id, amount
+SELECT auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max,
+       ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload
 FROM auction_events WHERE auction_id = $1 AND version > $2 AND version <= $3 ORDER BY version
 """
+_AT, _ENDS_AT, _PAYLOAD = 4, 10, 15  # positions in `_event_row`'s tuple and `_STORED_SQL`
 
 
-def _identity(row: _Row) -> tuple[object, ...]:
-    """seq, type, kind, bidder and amount: enough to tell one writer's events from another's."""
-    return (row[2], row[3], row[5], row[6], row[7])
+def _identities(item: AppendItem) -> list[_Row]:
+    """The item's rows as the log would hold them: every column, the payload parsed."""
+    return [
+        _event_row(
+            item.auction_id,
+            item.from_version + 1 + n,
+            event,
+            None if payload is None else orjson.loads(payload),
+        )
+        for n, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
+    ]
+
+
+def _stored_identity(record: asyncpg.Record) -> _Row:
+    """A stored row in `_event_row`'s shape: the whole write, so a different write (another
+    leader, max, cause or bidId at the same seq) never passes for this one."""
+    row = list(record.values())
+    for at in (_AT, _ENDS_AT):
+        row[at] = None if row[at] is None else to_ms(row[at])
+    return tuple(row)
 
 
 async def write_items(conn: AnyConnection | asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
     """Fence and write in one statement; returns the refused auctions, having written nothing
-    at all when there are any."""
+    at all when there are any. Auctions whose units do not chain are refused unwritten."""
+    broken = _broken_chains(items)
+    if broken:
+        items = [item for item in items if item.auction_id not in broken]
+        if not items:
+            return broken
     fence = _fence_rows(items)
     rows = [
         (
@@ -269,7 +306,7 @@ async def write_items(conn: AnyConnection | asyncpg.Pool, items: Sequence[Append
     ]
     args = (orjson.dumps(fence).decode(), orjson.dumps(rows).decode())
     written = {r["fenced_id"] for r in await conn.fetch(_APPEND_SQL, *args)}
-    return {item.auction_id for item in items} - written
+    return ({item.auction_id for item in items} - written) | broken
 
 
 async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:

@@ -27,6 +27,11 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# The server refused this attempt for a passing reason: a lock, a deadlock, a serialisation
+# conflict, a cancelled statement, exhausted resources. Trying again later may well succeed.
+_TRANSIENT_SQLSTATES = ("40001", "40P01", "55P03", "57014", "53")
+
+
 class DatabaseUnreachable(Unavailable):
     """The database did not answer in time at start-up; the message names the setting."""
 
@@ -36,12 +41,20 @@ def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, _CONNECTION_ERRORS)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """A database error that a later attempt of the same statement may not meet again."""
+    state = getattr(exc, "sqlstate", None) if isinstance(exc, asyncpg.PostgresError) else None
+    return isinstance(state, str) and state.startswith(_TRANSIENT_SQLSTATES)
+
+
 def translate_error(exc: BaseException) -> BaseException:
     """Map one driver error to the product error a caller may show; others pass as is."""
     if isinstance(exc, BidserverError):
         return exc
     if is_connection_error(exc):
         return Unavailable("database unavailable")
+    if is_transient(exc):
+        return Unavailable("database busy")
     if isinstance(exc, asyncpg.PostgresError):
         return Internal("database error", sqlstate=exc.sqlstate)
     return exc
