@@ -4,8 +4,12 @@ Actors never await the database. They hand `WriteUnit`s to the persister and go 
 deciding; the persister writes whatever has queued up in one fenced statement (its own
 transaction, one round trip), while the next batch accumulates behind it (so batches grow
 with load and latency stays one commit when idle). A unit's `on_done` runs after its
-transaction: None on commit, or the error. In memory-ack mode a failed batch is retried
-in order instead, since it was already acked.
+transaction: None on commit, or the error. In memory-ack mode a batch that failed for a
+passing reason (`Unavailable`: the database is away or busy) is retried in order instead,
+since it was already acked. A batch that failed for a lasting reason (a constraint, a bug)
+is split by auction and each auction written on its own: only the auctions whose own writes
+fail get the error (their actors reload), the rest commit, and nothing is retried for ever at
+the head of the queue.
 """
 
 from __future__ import annotations
@@ -91,9 +95,7 @@ class Persister:
                 continue
             if await self._write(batch):
                 delay = _RETRY_FIRST_S
-            elif self._retry:
-                self._queue.extendleft(reversed(batch))
-                self._queued_events += sum(len(u.item.events) for u in batch)
+            elif self._retry:  # the failed units are back at the head of the queue
                 await asyncio.sleep(delay)  # back-off while the database is away
                 delay = min(delay * 2, _RETRY_MAX_S)
 
@@ -110,24 +112,58 @@ class Persister:
         return batch
 
     async def _write(self, batch: list[WriteUnit]) -> bool:
-        """One transaction; True when it committed (possibly with fenced-out auctions)."""
+        """One transaction; True unless it failed for a passing reason (then, in memory mode,
+        the batch is back at the head of the queue)."""
+        error = await self._attempt(batch)
+        if error is None:
+            return True
+        if isinstance(error, Unavailable):
+            if self._retry:
+                self._requeue(batch)
+            else:
+                self._finish(batch, set(), error)
+            return False
+        if len({u.item.auction_id for u in batch}) == 1:
+            self._finish(batch, set(), error)
+            return True
+        return await self._split(batch)
+
+    async def _split(self, batch: list[WriteUnit]) -> bool:
+        """A lasting failure: write each auction on its own, so one bad write fails only its
+        own auction. Auctions that then fail for a passing reason are retried (memory mode)."""
+        groups: dict[int, list[WriteUnit]] = {}
+        for unit in batch:
+            groups.setdefault(unit.item.auction_id, []).append(unit)
+        again: list[WriteUnit] = []
+        for group in groups.values():
+            error = await self._attempt(group)
+            if isinstance(error, Unavailable) and self._retry:
+                again.extend(group)
+            elif error is not None:
+                self._finish(group, set(), error)
+        self._requeue(again)
+        return not again
+
+    def _requeue(self, units: list[WriteUnit]) -> None:
+        self._queue.extendleft(reversed(units))
+        self._queued_events += sum(len(u.item.events) for u in units)
+
+    async def _attempt(self, batch: list[WriteUnit]) -> BidserverError | None:
+        """Append the units in one transaction and finish them if it commits; else the error."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
             refused = await self._store.append([u.item for u in batch])
         except Exception as exc:
             metrics.PERSIST_FAILURES.inc()
-            error = exc if isinstance(exc, BidserverError) else Internal("persist failed")
             log.warning("persist batch failed", extra={"error": repr(exc), "units": len(batch)})
-            if not self._retry:
-                self._finish(batch, set(), error)
-            return False
+            return exc if isinstance(exc, BidserverError) else Internal("persist failed")
         metrics.PERSIST_SECONDS.observe(loop.time() - started)
         metrics.PERSIST_BATCH_EVENTS.observe(sum(len(u.item.events) for u in batch))
         if refused:
             metrics.PERSIST_FENCED.inc(len(refused))
         self._finish(batch, refused, None)
-        return True
+        return None
 
     def _finish(
         self, batch: list[WriteUnit], refused: set[int], error: BidserverError | None
