@@ -11,6 +11,9 @@ another command. In a cluster, a write refused by the epoch fence (another node 
 auction over) or a reload that finds a newer epoch ends the actor at once: it decides,
 acknowledges and broadcasts nothing more, and its registry forgets it. (A single node has
 no other owner: there the actor reloads and adopts the epoch, as after any failed write.)
+A failed write also wakes the actor at once to recover (it reloads, re-arms its close timer
+and shows watchers what a write reported failed did store), in both ack modes:
+memory-acked events are not lost silently behind a state nobody corrects.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from bidserver.auction import (
     Command,
     Event,
     Notice,
-    Snapshot,
     decide,
     replay,
     reply_for,
@@ -37,6 +39,7 @@ from bidserver.auction import (
 )
 from bidserver.engine.fanout import Subscriber
 from bidserver.engine.mailbox import (
+    RECOVER,
     STOP,
     AdminRequest,
     BidRequest,
@@ -47,13 +50,15 @@ from bidserver.engine.mailbox import (
     SnapshotFn,
     SubscribeFn,
     SubscribeRequest,
-    Subscription,
     Turn,
     fail_subscription,
     refuse,
 )
 from bidserver.engine.persister import OwnershipLost, Persister, WriteUnit
 from bidserver.engine.recording import projection, record_events
+from bidserver.engine.watchers import MAX_REPLAY as MAX_REPLAY
+from bidserver.engine.watchers import RECENT_EVENTS as RECENT_EVENTS
+from bidserver.engine.watchers import Watchers
 from bidserver.errors import BidserverError, Unavailable
 from bidserver.ports import AppendItem, AuctionStore, LoadedAuction
 from bidserver.timefmt import now_ms
@@ -62,8 +67,6 @@ from bidserver.wire.frames import Frames
 
 log = logging.getLogger("bidserver.actor")
 
-RECENT_EVENTS = 32  # replayable from memory on resume; older ones come from the database
-MAX_REPLAY = 10_000  # a client further behind than this starts again from the snapshot
 MAX_INBOX = 5_000  # bids waiting for one auction beyond this are refused as `unavailable`
 RELOAD_BACKOFF_S = 0.25
 
@@ -93,12 +96,13 @@ class AuctionActor:
         self._inbox: asyncio.Queue[Message] = asyncio.Queue()
         self._releases: deque[Release] = deque()
         self._turn: Turn | None = None
-        self._recent: deque[tuple[int, Frames]] = deque(maxlen=RECENT_EVENTS)
-        self._released_seq = self.state.seq  # the last public event subscribers were sent
-        self._subscribers: dict[Subscriber, None] = {}
+        self._watchers = Watchers(self.auction_id, self.state.seq)
         self._needs_reload = False
         self._drain_due = False  # one drain per loop turn, however many writes landed
         self._reload_after = 0.0
+        self._unstored: deque[WriteUnit] = deque()  # handed to the persister, not yet stored
+        self._recover_posted = False
+        self._recover_timer: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_for: int | None = None  # the end the timer is armed for
         self._task: asyncio.Task[None] | None = None
@@ -119,6 +123,8 @@ class AuctionActor:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._timer is not None:
             self._timer.cancel()
+        if self._recover_timer is not None:
+            self._recover_timer.cancel()
 
     def halt(self) -> None:
         """Decide nothing more, now: what is queued is refused (the lease may be gone)."""
@@ -131,19 +137,28 @@ class AuctionActor:
             self._timer = None
 
     async def settled(self) -> None:
-        """Wait until every decided write has committed or failed (after `stop`)."""
-        if not self._releases:
+        """Wait until every decided write has committed or failed (after `stop`); in memory
+        mode too, where nothing waits in `_releases` for its write."""
+        if not self._releases and not self._unstored:
             return
         quiet = self._quiet = asyncio.Event()
         await quiet.wait()
 
     def _check_quiet(self) -> None:
-        if self._quiet is not None and not self._releases:
+        if self._quiet is not None and not self._releases and not self._unstored:
             self._quiet.set()
             self._quiet = None
 
     def idle(self) -> bool:
-        return not self._subscribers and not self._releases and self._inbox.empty()
+        """Nothing would be lost by dropping the actor: in memory mode acked events may still
+        be waiting for their write, and a failed write must first be recovered from."""
+        return (
+            not self._watchers
+            and not self._releases
+            and not self._unstored
+            and not self._needs_reload
+            and self._inbox.empty()
+        )
 
     # --- what the gateway, REST and the registry call --------------------------------------
 
@@ -158,7 +173,7 @@ class AuctionActor:
         self._post(SubscribeRequest(subscriber, since_seq, done))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.pop(subscriber, None)
+        self._watchers.remove(subscriber)
 
     def cancel(self, done: SnapshotFn) -> None:
         self._post(AdminRequest(CancelAuction(), done))
@@ -169,7 +184,7 @@ class AuctionActor:
 
     @property
     def subscriber_count(self) -> int:
-        return len(self._subscribers)
+        return len(self._watchers)
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -182,6 +197,9 @@ class AuctionActor:
                 self._seal()
                 self._refuse_rest()
                 return
+            if message is RECOVER:
+                await self._recover()
+                continue
             self.last_active = self._loop.time()
             if self._halted or (self._decides is not None and not self._decides()):
                 refuse(message, Unavailable("this node no longer decides the auction; retry"))
@@ -199,6 +217,21 @@ class AuctionActor:
         """Anything that raced in behind the stop goes back: the caller retries elsewhere."""
         while not self._inbox.empty():
             refuse(self._inbox.get_nowait(), Unavailable("auction moved; retry"))
+
+    async def _recover(self) -> None:
+        """Reload after a failed write without waiting for a command; retry while it fails."""
+        self._recover_posted = False
+        if self._halted or not self._needs_reload or await self._reload():
+            return
+        if self._recover_timer is None and not self._stopped:
+            delay = max(self._reload_after - self._loop.time(), 0.0) + 0.01
+            self._recover_timer = self._loop.call_later(delay, self._post_recover)
+
+    def _post_recover(self) -> None:
+        self._recover_timer = None
+        if not self._recover_posted and not self._stopped:
+            self._recover_posted = True
+            self._inbox.put_nowait(RECOVER)
 
     def _post(self, message: Message) -> None:
         if self._stopped:
@@ -267,12 +300,13 @@ class AuctionActor:
         state = self.state
         item = AppendItem(self.auction_id, self.epoch, turn.from_version, turn.events,
                           turn.payloads, projection(state, now_ms()))  # fmt: skip
-        if not self._durable:
-            self._persister.submit(WriteUnit(item, self._written_behind))
-            return
-        unit = WriteUnit(item, partial(self._written, turn.releases))
-        for release in turn.releases:
-            release.unit = unit
+        if self._durable:
+            unit = WriteUnit(item, partial(self._written, turn.releases))
+            for release in turn.releases:
+                release.unit = unit
+        else:
+            unit = WriteUnit(item, self._written_behind)
+        self._unstored.append(unit)
         self._persister.submit(unit)
 
     def _on_subscribe(self, request: SubscribeRequest) -> None:
@@ -281,18 +315,10 @@ class AuctionActor:
 
         def attach() -> None:
             # Everything up to snap.seq is released (hence stored) by now.
-            if request.done(self._catch_up(snap, since)):
-                self._subscribers[subscriber] = None
+            if request.done(self._watchers.catch_up(snap, since)):
+                self._watchers.add(subscriber)
 
         self._enqueue(Release(reply=attach, on_fail=partial(fail_subscription, request.done)))
-
-    def _catch_up(self, snap: Snapshot, since: int | None) -> Subscription:
-        if since is None or since > snap.seq or snap.seq - since > MAX_REPLAY:
-            return Subscription(snap, False, [], None)
-        backlog = self.recent_after(since, snap.seq)
-        if backlog is None:
-            return Subscription(snap, True, [], since)
-        return Subscription(snap, True, backlog, None)
 
     def _on_admin(self, request: AdminRequest) -> None:
         now = now_ms()
@@ -300,13 +326,14 @@ class AuctionActor:
             decision = decide(self.state, request.command, now)
         except BidserverError as err:
             if request.done is not None:
-                self._enqueue(Release(reply=partial(request.done, err)))
+                self._enqueue(Release(reply=partial(request.done, err), on_fail=request.done))
             return
         release = self._record(decision.events, decision.notices, now)
         if request.done is not None:
-            done = request.done
-            release.reply = lambda: done(snapshot(self.state, now_ms()))
-            release.on_fail = done
+            # The state as of this command, answered once everything up to it is stored:
+            # never a later command's events that are still being written (or may fail).
+            release.reply = partial(request.done, snapshot(self.state, now))
+            release.on_fail = request.done
         elif not decision.events:
             self._schedule_close()  # woke early (clock skew): sleep again
         self._enqueue(release)
@@ -336,38 +363,16 @@ class AuctionActor:
                 release.reply()
             except Exception:
                 log.exception("reply callback failed", extra={"auction": self.auction_id})
+        watchers = self._watchers
         for seq, frames in release.frames:
-            self._publish(seq, frames)
+            watchers.publish(seq, frames)
         for notice in release.notices:
-            self._broadcast(Frames(notice_message(self.auction_id, notice)), notice.user_id)
-
-    def _publish(self, seq: int, frames: Frames) -> None:
-        self._released_seq = seq
-        self._recent.append((seq, frames))
-        self._broadcast(frames, None)
-
-    def _broadcast(self, frames: Frames, only_user: int | None) -> None:
-        """Write to every subscriber (or one user's); a failing one is dropped, not fatal."""
-        for subscriber in list(self._subscribers):
-            if only_user is not None and subscriber.user_id != only_user:
-                continue
-            try:
-                subscriber.push(frames)
-            except Exception:
-                log.exception("subscriber failed; dropped", extra={"auction": self.auction_id})
-                self._subscribers.pop(subscriber, None)
-
-    def recent_after(self, since_seq: int, up_to: int) -> list[Frames] | None:
-        """Released events in (since_seq, up_to] if memory still holds them all, else None."""
-        if since_seq >= up_to:
-            return []
-        recent = self._recent
-        if not recent or recent[0][0] > since_seq + 1:
-            return None
-        return [frames for seq, frames in recent if since_seq < seq <= up_to]
+            watchers.broadcast(Frames(notice_message(self.auction_id, notice)), notice.user_id)
 
     def _written(self, releases: list[Release], error: BidserverError | None) -> None:
         if error is None:
+            if self._unstored:
+                self._unstored.popleft()  # one auction's units are written in order
             for release in releases:
                 release.pending = False
                 release.unit = None  # the unit's callback holds the release: no cycle for GC
@@ -383,16 +388,11 @@ class AuctionActor:
         failure = Unavailable("the bid's fate is not known to be stored; retry with its bidId")
         everything, self._releases = self._releases, deque()
         for waiting in everything:
-            if waiting.unit is not None:
-                waiting.unit.cancelled = True
-                waiting.unit = None
+            waiting.unit = None
             if waiting.on_fail is not None:
                 waiting.on_fail(failure)
+        self._fail_writes(error)
         self._check_quiet()
-        if isinstance(error, OwnershipLost) and self._on_fenced is not None:
-            self._fenced()
-        else:
-            self._needs_reload = True
 
     def _fenced(self) -> None:
         """Another node holds a newer epoch: drop the auction, decide nothing more here."""
@@ -403,11 +403,31 @@ class AuctionActor:
             self._on_fenced(self)
 
     def _written_behind(self, error: BidserverError | None) -> None:
-        if error is not None:
-            log.error(
-                "memory-acked events could not be stored",
-                extra={"auction": self.auction_id, "error": repr(error)},
-            )
+        if error is None:
+            if self._unstored:
+                self._unstored.popleft()
+            if self._quiet is not None:
+                self._check_quiet()
+            return
+        log.error(
+            "memory-acked events could not be stored; reloading the stored state",
+            extra={"auction": self.auction_id, "error": repr(error)},
+        )
+        self._fail_writes(error)
+        self._check_quiet()
+
+    def _fail_writes(self, error: BidserverError) -> None:
+        """Every later unit builds on the failed one, so none can be stored: drop them all,
+        and recover from the database at once (not on the next command: a close or an
+        extension that failed must be retried by the timer, and watchers may be waiting)."""
+        unstored, self._unstored = self._unstored, deque()
+        for unit in unstored:
+            unit.cancelled = True
+        if isinstance(error, OwnershipLost) and self._on_fenced is not None:
+            self._fenced()
+            return
+        self._needs_reload = True
+        self._post_recover()
 
     async def _reload(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -428,10 +448,17 @@ class AuctionActor:
         self.state = state
         self.epoch = loaded.owner_epoch
         self._needs_reload = False
+        if state.seq < self._watchers.released_seq:
+            lost = self._watchers.released_seq - state.seq
+            log.error(
+                "memory-acked events lost; watchers reset to the stored state",
+                extra={"auction": self.auction_id, "lost": lost},
+            )
+            self._watchers.reset(snapshot(state, now_ms()))
         for payload in missed:
             seq = payload.get("seq")
             if isinstance(seq, int):
-                self._publish(seq, Frames(payload))
+                self._watchers.publish(seq, Frames(payload))
         self._schedule_close()
         return True
 
@@ -442,9 +469,10 @@ class AuctionActor:
         failed, yet its events may be stored (and will be seen by the reload). Subscribers
         must still get every seq in order, so those events go out from their stored payloads.
         """
-        if stored_seq <= self._released_seq:
+        released = self._watchers.released_seq
+        if stored_seq <= released:
             return []
-        return await self._store.public_events(self.auction_id, self._released_seq, stored_seq)
+        return await self._store.public_events(self.auction_id, released, stored_seq)
 
     # --- the close timer --------------------------------------------------------------------
 

@@ -82,6 +82,7 @@ class Turn:
 
 
 STOP = object()
+RECOVER = object()  # a write failed: reload from the database now, not on the next command
 Message = BidRequest | SubscribeRequest | AdminRequest | object
 
 
