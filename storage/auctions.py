@@ -254,7 +254,7 @@ async def _already_stored(
 
 _STORED_SQL = """
 SELECT auction_id, version, seq, type, at, kind, bidder_id, amount, leader_id, leader_max,
-       ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload
+       ends_at, reserve_met, cause_bidder_id, cause_bid_id, cause_sent, payload, owner_epoch
 FROM auction_events WHERE auction_id = $1 AND version > $2 AND version <= $3 ORDER BY version
 """
 _AT, _ENDS_AT, _PAYLOAD = 4, 10, 15  # positions in `_event_row`'s tuple and `_STORED_SQL`
@@ -263,11 +263,14 @@ _AT, _ENDS_AT, _PAYLOAD = 4, 10, 15  # positions in `_event_row`'s tuple and `_S
 def _identities(item: AppendItem) -> list[_Row]:
     """The item's rows as the log would hold them: every column, the payload parsed."""
     return [
-        _event_row(
-            item.auction_id,
-            item.from_version + 1 + n,
-            event,
-            None if payload is None else orjson.loads(payload),
+        (
+            *_event_row(
+                item.auction_id,
+                item.from_version + 1 + n,
+                event,
+                None if payload is None else orjson.loads(payload),
+            ),
+            item.owner_epoch,
         )
         for n, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
     ]
