@@ -6,7 +6,7 @@ batch on its row's `version` and `owner_epoch` (built by the adapter's own `_fen
 writes nothing at all unless every auction passed, and fails on a duplicate
 `(auction_id, version)` or `(auction_id, seq)` as the primary key and the unique index do;
 an append whose fence refused an auction asks, as the adapter does, whether that auction's
-very events are already stored (the adapter's own `_identity` of its `_event_row`), which
+very write is already stored (the same events, field for field, and payloads), which
 is how a retried batch whose first commit's answer was lost counts as written.
 
 It exists so the simulator can inject faults at scale; the real adapter's tests stay on
@@ -89,12 +89,17 @@ class MemoryStore:
     # --- the write statements ----------------------------------------------------------------
 
     def write_items(self, items: Sequence[AppendItem]) -> set[int]:
-        """`storage.auctions.write_items`: fence, then all or nothing; the refused ids."""
+        """`storage.auctions.write_items`: auctions whose units do not chain are refused,
+        then fence, then all or nothing; the refused ids."""
+        broken = adapter._broken_chains(items)
+        items = [item for item in items if item.auction_id not in broken]
+        if not items:
+            return broken
         fence = adapter._fence_rows(items)
         fenced = {int(str(f[0])) for f in fence if self._matches(f)}
         if len(fenced) == len(fence):
             self._apply(fence, items)
-        return {item.auction_id for item in items} - fenced
+        return ({item.auction_id for item in items} - fenced) | broken
 
     def already_stored(self, items: Sequence[AppendItem], auction_ids: set[int]) -> list[int]:
         """`storage.auctions._already_stored`: indexes of items whose events the log holds."""
@@ -104,14 +109,8 @@ class MemoryStore:
                 continue
             row = self.auctions[item.auction_id]
             logged = row.events[item.from_version : item.from_version + len(item.events)]
-            mine = [
-                adapter._identity(adapter._event_row(item.auction_id, 0, e, None))
-                for e in item.events
-            ]
-            theirs = [
-                adapter._identity(adapter._event_row(item.auction_id, 0, e, None)) for e in logged
-            ]
-            if theirs == mine:
+            payloads = row.payloads[item.from_version : item.from_version + len(item.events)]
+            if logged == list(item.events) and payloads == list(item.payloads):
                 stored.append(index)
         return stored
 
