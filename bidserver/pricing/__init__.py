@@ -44,9 +44,10 @@ from bidserver.pricing.book import (
     Book,
     Spread,
     build,
+    build_prepared,
 )
 from bidserver.pricing.breaker import Breaker, BreakerState
-from bidserver.pricing.fit import HALF_LIFE_DAYS, Steps, run
+from bidserver.pricing.fit import HALF_LIFE_DAYS, Prepared, Steps, prepare, run
 from bidserver.pricing.sales import Sale, SalesColumns, Subject, age_years, columns, key
 from bidserver.pricing.value import Estimate, Scope, value, whole_units, widen
 
@@ -59,6 +60,7 @@ __all__ = [
     "Breaker",
     "BreakerState",
     "Estimate",
+    "Prepared",
     "Sale",
     "SalesColumns",
     "Scope",
@@ -67,8 +69,10 @@ __all__ = [
     "Subject",
     "age_years",
     "build",
+    "build_prepared",
     "columns",
     "key",
+    "prepare",
     "run",
     "value",
     "whole_units",

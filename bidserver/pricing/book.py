@@ -1,8 +1,10 @@
 """A book: one make's or one model's fitted sales, ready to value any year and mileage.
 
-Building it is the expensive part (every sale is read, fitted and filed by model year); it
+Building it is the expensive part: every sale is prepared (`fit.prepare`: logs, ages,
+mileages; what does not depend on `now`, which the service keeps in memory) and fitted; it
 is cached per make/model and rebuilt when one of its sales closes. Valuing from a book
-costs one look at the comparables of the asked year (memoised) and a few multiplications.
+costs one look at the comparables of the asked year (their residuals computed then, and
+memoised) and a few multiplications.
 
 Comparables are the sales nearest in model year: the asked year first, then ±1, ±2, … up
 to `MAX_YEAR_GAP`, ring by ring until `ENOUGH_COMPARABLES` are in; each ring weighs half the
@@ -13,7 +15,8 @@ median residual corrects the fit locally and the residuals' spread gives the ran
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
 from operator import mul
@@ -23,10 +26,11 @@ from bidserver.pricing.fit import (
     PRIOR_SLOPES,
     Features,
     Fit,
+    Prepared,
     Steps,
     features,
     fit,
-    ordered,
+    prepare,
 )
 from bidserver.pricing.sales import SalesColumns
 from bidserver.pricing.stats import t90, weighted_moments, weighted_quantiles
@@ -64,13 +68,14 @@ class Spread:
 
 
 class Book:
-    """The fit and the residuals filed by model year, of one make (`model` None) or model.
+    """The fit of one make (`model` None) or model, and its sales' features.
 
-    Each year's spread is computed on first use: a fresh book is built to answer one year,
-    and the others may never be asked.
+    Each year's comparables (their residuals from the fit) and spread are computed on first
+    use: a fresh book is built to answer one year, and the others may never be asked.
     """
 
-    __slots__ = ("_spreads", "as_of", "buckets", "fit", "make", "model", "size")
+    __slots__ = ("_buckets", "_features", "_spreads", "_years", "as_of", "fit", "make", "model",
+                 "size")  # fmt: skip
 
     def __init__(
         self,
@@ -78,31 +83,48 @@ class Book:
         model: str | None,
         as_of: int,
         fit: Fit,
-        buckets: dict[int, Bucket],
-        size: int,
+        features: Features,
+        years: list[int],
     ) -> None:
         self.make = make
         self.model = model
         self.as_of = as_of
         self.fit = fit
-        self.buckets = buckets
-        self.size = size
+        self.size = len(years)
+        self._features = features
+        self._years = years  # model year of each sale, in feature order
+        self._buckets: dict[int, Bucket | None] = {}
         self._spreads: dict[int, Spread] = {}
 
     def spread(self, year: int) -> Spread:
         found = self._spreads.get(year)
         if found is None:
-            found = self._spreads[year] = _spread(self.buckets, year)
+            found = self._spreads[year] = _spread(self.bucket, year)
+        return found
+
+    def bucket(self, year: int) -> Bucket | None:
+        """The residuals and weights of this model year's sales (None if it has none)."""
+        if year in self._buckets:
+            return self._buckets[year]
+        f, years = self._features, self._years
+        found = None
+        for model, start, end in f.groups:
+            lo, hi = bisect_left(years, year, start, end), bisect_right(years, year, start, end)
+            if lo < hi:
+                found = found or Bucket([], [])
+                found.residuals.extend(self.fit.residuals(f, model, lo, hi))
+                found.weights.extend(f.weight[lo:hi])
+        self._buckets[year] = found
         return found
 
 
-def _spread(buckets: dict[int, Bucket], year: int) -> Spread:
+def _spread(buckets: Callable[[int], Bucket | None], year: int) -> Spread:
     residuals: list[float] = []
     weights: list[float] = []
     for gap in range(MAX_YEAR_GAP + 1):
         ring = RING_DECAY**gap
         for y in sorted({year - gap, year + gap}):
-            bucket = buckets.get(y)
+            bucket = buckets(y)
             if bucket is not None:
                 residuals.extend(bucket.residuals)
                 weights.extend(map(mul, bucket.weights, repeat(ring)))
@@ -137,29 +159,22 @@ def build(
     fit_sample: int = FIT_SAMPLE,
 ) -> Steps[Book]:
     """Fit these sales (all of `make`, or of `make` and `model`) as of `now_ms`."""
-    rows = ordered(sales)
-    yield
-    if not len(rows):
-        return Book(make, model, now_ms, Fit(PRIOR_SLOPES, {}, {}, {}, []), {}, 0)
-    f = yield from features(rows, now_ms)
+    prepared = yield from prepare(sales)
+    return (yield from build_prepared(prepared, make, model, now_ms, fit_sample=fit_sample))
+
+
+def build_prepared(
+    prepared: Prepared,
+    make: str,
+    model: str | None,
+    now_ms: int,
+    *,
+    fit_sample: int = FIT_SAMPLE,
+) -> Steps[Book]:
+    """Fit these prepared sales as of `now_ms` (`build` without the preparing)."""
+    f = yield from features(prepared, now_ms)
+    if not len(prepared):
+        return Book(make, model, now_ms, Fit(PRIOR_SLOPES, {}, {}, {}), f, [])
     fitted = yield from fit(f, fit_sample)
-    buckets = _file_by_year(rows.years, f, fitted.residuals)
     yield
-    return Book(make, model, now_ms, fitted, buckets, len(rows))
-
-
-def _file_by_year(years: list[int], f: Features, residuals: list[float]) -> dict[int, Bucket]:
-    """Residuals and weights by model year: each year of each model is a slice."""
-    buckets: dict[int, Bucket] = {}
-    for _, start, end in f.groups:
-        lo = start
-        while lo < end:
-            year = years[lo]
-            hi = bisect_right(years, year, lo, end)
-            bucket = buckets.get(year)
-            if bucket is None:
-                bucket = buckets[year] = Bucket([], [])
-            bucket.residuals.extend(residuals[lo:hi])
-            bucket.weights.extend(f.weight[lo:hi])
-            lo = hi
-    return buckets
+    return Book(make, model, now_ms, fitted, f, prepared.sales.years)

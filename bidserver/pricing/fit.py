@@ -27,7 +27,7 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice, repeat
 from operator import add, le, mul, sub, truediv
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bidserver.pricing.sales import DAY_MS, YEAR_MS, SalesColumns, year_start_ms
 
@@ -37,6 +37,7 @@ HALF_LIFE_DAYS = 365
 K = 5  # regressors: age, age²/10, miles, miles²/10, years ago
 PRIOR_SLOPES: tuple[float, ...] = (-0.09, 0.004, -0.025, 0.0, 0.0)
 PRIOR_SALES = 8.0
+_DECAY = math.log(0.5) / (HALF_LIFE_DAYS * DAY_MS / YEAR_MS)  # of the weight, per year ago
 LEVEL_SPREAD_PRIOR = 0.3  # models of one make are priced ±30 % apart, before any data
 PRIOR_MODELS = 2.0
 # Smallest spread each regressor is assumed to have when the data hold none (one age).
@@ -68,9 +69,10 @@ class Features:
     """Per-sale columns of the fit, in the order of the (sorted) input."""
 
     log_value: list[float]
-    weight: list[float]
+    weight: list[float]  # recency, up to a factor common to every sale (see `Prepared`)
     xs: tuple[list[float], ...]  # one column per regressor (see `regressors`)
     groups: list[tuple[str, int, int]]  # (model key, start, end) of each model's rows
+    shift: float = 0.0  # years ago as of now = the last column + shift
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,15 @@ class Fit:
     intercepts: dict[str, float]  # by model key
     counts: dict[str, int]  # sales by model key
     weights: dict[str, float]  # recency weight by model key
-    residuals: list[float]  # log(sale) - fitted, per sale, in feature order
+
+    def residuals(self, f: Features, model: str, lo: int, hi: int) -> list[float]:
+        """log(sale) - fitted, of rows lo:hi (all of `model`) of the features fitted."""
+        # the intercept of the columns as fitted (years ago from the prepared reference)
+        base = self.intercepts[model] + self.slopes[-1] * f.shift
+        fitted: list[float] = [base] * (hi - lo)
+        for b, x in zip(self.slopes, f.xs, strict=True):
+            fitted = list(map(add, fitted, map(mul, repeat(b), x[lo:hi])))
+        return list(map(sub, f.log_value[lo:hi], fitted))
 
     def level(self) -> tuple[float, float]:
         """(mean, spread) of the model intercepts: how far apart the make's models are priced
@@ -113,33 +123,109 @@ def ordered(sales: SalesColumns) -> SalesColumns:
     )
 
 
-def features(sales: SalesColumns, now_ms: int) -> Steps[Features]:
-    """Log values, recency weights and the regressors of every sale (grouped by model).
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Sales sorted by model, then model year, with every column of the fit computed once:
+    the log of the price, the age at the sale and the mileage (with their squares), and
+    the years ago and recency weight as of `ref_ms` (the newest sale when prepared). A book
+    at any `now` fits these as they are (`features`): moving `now` shifts every sale's
+    years-ago by the same amount and multiplies every weight by the same factor, which
+    moves only the intercepts (corrected by `Features.shift`) and changes no slope,
+    residual, quantile or weighted mean. So the valuation service keeps these in memory
+    per make and model, adds each sale as it closes (`with_sale`), and fits a book from
+    them without reading or preparing anything again.
+
+    Age at the sale is years since 1 January of the model year at the sale (never
+    negative). Sales are taken to be in the past of any `now` a book is fitted at (the
+    store reads none later; the evaluation fits only earlier ones). Never mutated once
+    made: a book built from it (or being built, a slice at a time) keeps seeing the same
+    sales.
+    """
+
+    sales: SalesColumns  # ordered (see `ordered`)
+    ref_ms: int
+    log_value: list[float]
+    age: list[float]
+    age2: list[float]
+    miles: list[float]
+    miles2: list[float]
+    ago: list[float]  # years before ref_ms (negative for a sale added after it)
+    weight: list[float]  # recency weight as of ref_ms
+    groups: list[tuple[str, int, int]]
+
+    def __len__(self) -> int:
+        return len(self.sales)
+
+    def with_sale(self, model: str, year: int, mileage: int, price: int, sold_at: int) -> Prepared:
+        """These sales and one more (model as a key), filed in its place."""
+        s = self.sales
+        lo, hi = bisect_left(s.models, model), bisect_right(s.models, model)
+        at = bisect_right(s.years, year, lo, hi)
+        one = (model, year, mileage, price, sold_at)
+        sales = SalesColumns(*(_inserted(c, at, v) for c, v in zip(_columns(s), one, strict=True)))
+        miles = mileage * 1e-4
+        age = max((sold_at - year_start_ms(year)) / YEAR_MS, 0.0)
+        ago = (self.ref_ms - sold_at) / YEAR_MS
+        derived = (
+            math.log(price), age, age * age * 0.1, miles, miles * miles * 0.1, ago,
+            math.exp(_DECAY * ago),
+        )  # fmt: skip
+        mine = (
+            self.log_value, self.age, self.age2, self.miles, self.miles2, self.ago, self.weight
+        )  # fmt: skip
+        log_value, age_x, age2_x, miles_x, miles2_x, ago_x, weight = (
+            _inserted(c, at, v) for c, v in zip(mine, derived, strict=True)
+        )
+        return Prepared(
+            sales, self.ref_ms, log_value, age_x, age2_x, miles_x, miles2_x, ago_x, weight,
+            _groups(sales.models),
+        )  # fmt: skip
+
+
+def _columns(s: SalesColumns) -> tuple[list[Any], ...]:
+    return (s.models, s.years, s.mileages, s.prices, s.sold_at)
+
+
+def _inserted(column: list[T], at: int, item: T) -> list[T]:
+    out = column[:at]
+    out.append(item)
+    out.extend(column[at:])
+    return out
+
+
+def prepare(sales: SalesColumns) -> Steps[Prepared]:
+    """These sales ordered and prepared, a chunk a step.
 
     Whole columns go through C-level `map`s of `operator` functions: a Python loop over ten
     thousand sales costs ten times as much. (Kept in step with `regressors`.)
     """
-    f = Features([], [], tuple([] for _ in range(K)), _groups(sales.models))
-    age_x, age2_x, miles_x, miles2_x, ago_x = f.xs
-    decay = math.log(0.5) / (HALF_LIFE_DAYS * DAY_MS / YEAR_MS)  # per year ago
-    age_now = {y: (now_ms - year_start_ms(y)) / YEAR_MS for y in set(sales.years)}
-    for lo, hi in _chunks(0, len(sales)):
-        f.log_value.extend(map(math.log, sales.prices[lo:hi]))
-        since = map(max, map(sub, repeat(now_ms), sales.sold_at[lo:hi]), repeat(0))
-        ago = list(map(truediv, since, repeat(YEAR_MS)))
-        ago_x.extend(ago)
-        f.weight.extend(map(math.exp, map(mul, repeat(decay), ago)))
-        # age at the sale: the model year's age now, less the years since the sale
-        age = list(
-            map(max, map(sub, map(age_now.__getitem__, sales.years[lo:hi]), ago), repeat(0.0))
-        )
-        miles = list(map(mul, sales.mileages[lo:hi], repeat(1e-4)))
-        age_x.extend(age)
-        age2_x.extend(map(mul, map(mul, age, age), repeat(0.1)))
-        miles_x.extend(miles)
-        miles2_x.extend(map(mul, map(mul, miles, miles), repeat(0.1)))
+    s = ordered(sales)
+    ref = max(s.sold_at, default=0)
+    p = Prepared(s, ref, [], [], [], [], [], [], [], _groups(s.models))
+    year_starts = {y: year_start_ms(y) for y in set(s.years)}
+    yield
+    for lo, hi in _chunks(0, len(p)):
+        p.log_value.extend(map(math.log, s.prices[lo:hi]))
+        since = map(sub, s.sold_at[lo:hi], map(year_starts.__getitem__, s.years[lo:hi]))
+        age = list(map(max, map(truediv, since, repeat(YEAR_MS)), repeat(0.0)))
+        miles = list(map(mul, s.mileages[lo:hi], repeat(1e-4)))
+        ago = list(map(truediv, map(sub, repeat(ref), s.sold_at[lo:hi]), repeat(YEAR_MS)))
+        p.age.extend(age)
+        p.age2.extend(map(mul, map(mul, age, age), repeat(0.1)))
+        p.miles.extend(miles)
+        p.miles2.extend(map(mul, map(mul, miles, miles), repeat(0.1)))
+        p.ago.extend(ago)
+        p.weight.extend(map(math.exp, map(mul, repeat(_DECAY), ago)))
         yield
-    return f
+    return p
+
+
+def features(p: Prepared, now_ms: int) -> Steps[Features]:
+    """The fit's columns as of `now_ms`: the prepared ones, with years ago counted from
+    `now_ms` through `Features.shift` (see `Prepared`)."""
+    yield
+    xs = (p.age, p.age2, p.miles, p.miles2, p.ago)
+    return Features(p.log_value, p.weight, xs, p.groups, (now_ms - p.ref_ms) / YEAR_MS)
 
 
 def _chunks(start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -185,12 +271,13 @@ class _Moments:
 
 
 def fit(f: Features, sample: int = FIT_SAMPLE) -> Steps[Fit]:
-    """Slopes shared by the groups, one intercept per group, and every sale's residual.
+    """Slopes shared by the groups and one intercept per group (residuals: `Fit.residuals`,
+    asked only for the comparables a valuation looks at).
 
     The slopes are fitted on every k-th sale of each model (k so that about `sample` are
     used: the squares and cross-products are most of the fit's cost, and a few thousand
     sales pin five slopes down far below the noise of a price); every intercept is then
-    the exact mean of all of its model's sales, and every sale gets its residual.
+    the exact mean of all of its model's sales.
     """
     stride = max(1, -(-len(f.weight) // sample))
     cross = [[0.0] * K for _ in range(K)]
@@ -216,21 +303,15 @@ def fit(f: Features, sample: int = FIT_SAMPLE) -> Steps[Fit]:
             for k in range(j, K):
                 cross[j][k] += group_cross[j][k]
     slopes = _solve_with_prior(cross, rhs, sampled_w, sampled_n)
+    # As of now: each sale's years ago is its column plus f.shift (see `Prepared`).
     intercepts = {
         model: (m.wy - sum(b * s for b, s in zip(slopes, m.wx, strict=True))) / m.w
+        - slopes[-1] * f.shift
         for model, m in moments.items()
     }
-    residuals: list[float] = []
-    for model, start, end in f.groups:
-        for lo, hi in _chunks(start, end):
-            fitted: list[float] = [intercepts[model]] * (hi - lo)
-            for b, x in zip(slopes, f.xs, strict=True):
-                fitted = list(map(add, fitted, map(mul, repeat(b), x[lo:hi])))
-            residuals.extend(map(sub, f.log_value[lo:hi], fitted))
-            yield
     counts = {model: end - start for model, start, end in f.groups}
     weights = {model: m.w for model, m in moments.items()}
-    return Fit(slopes, intercepts, counts, weights, residuals)
+    return Fit(slopes, intercepts, counts, weights)
 
 
 def _solve_with_prior(
