@@ -4,8 +4,13 @@ In one process, on a throwaway database: the Toyota Camry gets `--sales` sales (
 depreciation model), the other demo models the usual history. Then, each against a
 baseline measured in the same run:
 
-- computed: `Valuer.value` with the cache dropped first (read the sales, fit, answer);
-  beside it, the read alone (`PgSales.sales`), the part the database takes;
+- computed: `Valuer.value` with the books dropped first (`forget_books`): the book fitted
+  from the sales the service keeps in memory (kept current as sales close), then the
+  answer; this is every valuation after a sale of its make/model closed;
+- cold: `Valuer.value` with everything dropped first (`forget_all`): read the sales,
+  prepare them, fit, answer; what the first valuation of a make/model on a node costs,
+  and one that comes before the background refresh after a sale is done; beside it, the
+  read alone (`PgSales.sales`), the part the database takes;
 - cached: `Valuer.value` on a cached book, any year and mileage;
 - over HTTP: `GET /valuations` cached and computed through the real sidecar, against
   `GET /health` (the sidecar's own floor) from the same client;
@@ -130,29 +135,37 @@ async def _in_process(valuer: Valuer, store: PgSales, args: argparse.Namespace) 
     rng = random.Random(14)
     probe = LagProbe()
     idle_lag = Series("loop lag, idle (baseline)", await _for(probe, 1.0))
-    computed = Series("computed: Valuer.value, cache dropped", target=TARGETS["computed"])
-    read = Series("  the read alone: PgSales.sales (baseline)")
-    cpu = Series("  its CPU time in this process (decode, fit, answer)")
+    computed = Series("computed: Valuer.value, books dropped", target=TARGETS["computed"])
+    cpu = Series("  its CPU time in this process (fit, answer)")
     held = Series("  longest slice of the fit, wall time", target=TARGETS["lag"])
     held_cpu = Series("  longest slice of the fit, CPU time", target=TARGETS["lag"])
+    cold = Series("cold: Valuer.value, sales and books dropped (baseline)")
+    cold_cpu = Series("  its CPU time in this process (decode, prepare, fit, answer)")
+    read = Series("  the read alone: PgSales.sales")
 
-    async def compute() -> None:
+    async def compute(series: Series, cpu: Series, forget: Callable[[], None]) -> None:
         for _ in range(args.rounds):
-            valuer.forget_all()
+            forget()
             started, started_cpu = time.perf_counter(), time.thread_time()
             await valuer.value(_subject(rng))
-            computed.ms.append((time.perf_counter() - started) * 1000)
+            series.ms.append((time.perf_counter() - started) * 1000)
             cpu.ms.append((time.thread_time() - started_cpu) * 1000)
             assert valuer.last_build is not None
-            held.ms.append(valuer.last_build.slices.longest * 1000)
-            held_cpu.ms.append(valuer.last_build.slices.longest_cpu * 1000)
+            if series is computed:
+                held.ms.append(valuer.last_build.slices.longest * 1000)
+                held_cpu.ms.append(valuer.last_build.slices.longest_cpu * 1000)
 
-    busy_lag = Series("loop lag while computing", await probe.during(compute), TARGETS["lag"])
+    cold_lag = Series("loop lag while cold", await probe.during(
+        lambda: compute(cold, cold_cpu, valuer.forget_all)), TARGETS["lag"])  # fmt: skip
+    await valuer.value(_subject(rng))  # the sales in memory from here on
+    busy_lag = Series("loop lag while computing", await probe.during(
+        lambda: compute(computed, cpu, valuer.forget_books)), TARGETS["lag"])  # fmt: skip
     read.ms = await _timed(args.rounds, lambda: store.sales("toyota", "camry", 0))
     await valuer.value(_subject(rng))  # a cached book from here on
     cached = Series("cached: Valuer.value", target=TARGETS["cached"])
     cached.ms = await _timed(args.cached, lambda: valuer.value(_subject(rng)))
-    return [computed, cpu, read, held, held_cpu, cached, busy_lag, idle_lag]
+    return [computed, cpu, held, held_cpu, cold, cold_cpu, read, cached, busy_lag, cold_lag,
+            idle_lag]  # fmt: skip
 
 
 async def _for(probe: LagProbe, seconds: float) -> list[float]:
@@ -189,15 +202,20 @@ async def _over_http(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace) -> 
             await get("/valuations", query())
             cached.ms = await _timed(args.cached, lambda: get("/valuations", query()))
 
-            async def fresh() -> None:
-                app[VALUER].forget_all()
-                await get("/valuations", query())
+            def fresh(forget: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+                async def call() -> None:
+                    forget()
+                    await get("/valuations", query())
+
+                return call
 
             computed = Series("GET /valuations, computed", target=TARGETS["computed"])
-            computed.ms = await _timed(args.rounds, fresh)
+            computed.ms = await _timed(args.rounds, fresh(app[VALUER].forget_books))
+            cold = Series("GET /valuations, cold (baseline)")
+            cold.ms = await _timed(args.rounds, fresh(app[VALUER].forget_all))
     finally:
         await runner.cleanup()
-    return [computed, cached, health]
+    return [computed, cold, cached, health]
 
 
 async def _until_following(valuer: Valuer) -> None:

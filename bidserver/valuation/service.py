@@ -1,16 +1,23 @@
 """The valuation service: the provider first, then the marketplace's own sales, cached.
 
-Books (`bidserver.pricing.Book`, one per make and model, and one per make for the widened
-fallback) are cached and dropped when a sale of that make and model closes: the database
-announces every sale at commit (`SalesStore.follow`), on every node, so a cached book is
-never older than the last sale it should include. While that feed is down nothing is
-cached (a missed announcement could leave a book stale), and every book is dropped when it
-comes back. A book also expires after `MAX_BOOK_AGE_S`, so that recency weights move on in
-a marketplace where nothing sells.
+Two caches, per make and model (and per make, for the widened fallback):
 
-Building a book reads up to tens of thousands of sales and fits them; it runs on the event
-loop in slices of at most `SLICE_S` (the pure fit yields between chunks), so bids and
-pages never wait behind it for more than a slice. Concurrent misses share one build.
+- the sales, read and prepared (`bidserver.pricing.Prepared`: logs, ages, mileages,
+  weights; most of a book's cost), kept in memory;
+- the books fitted from them (`bidserver.pricing.Book`), as of when they were fitted.
+
+Both are dropped when a sale of that make and model closes: the database announces every
+sale at commit (`SalesStore.follow`), on every node, so nothing cached is older than the
+last sale it should include. The sales of a key this node had in memory are then read and
+prepared again at once, in the background, so that the next valuation of it only fits a
+book (a valuation that comes before the refresh is done waits for it). While the feed is
+down nothing is cached (a missed announcement could leave either stale), and everything is
+dropped when it comes back. Both also expire after `MAX_BOOK_AGE_S`, so that recency
+weights and the look-back window move on in a marketplace where nothing sells.
+
+Reading, preparing and fitting run on the event loop in slices of at most `SLICE_S` (the
+pure model yields between chunks), so bids and pages never wait behind them for more than
+a slice. Concurrent misses share one read and one build.
 """
 
 from __future__ import annotations
@@ -18,11 +25,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
-from bidserver.pricing import Book, SalesColumns, Steps, Subject, build, key, value, widen
+from bidserver.pricing import (
+    Book,
+    Prepared,
+    SalesColumns,
+    Steps,
+    Subject,
+    build_prepared,
+    key,
+    prepare,
+    value,
+    widen,
+)
 from bidserver.pricing import Estimate as SalesEstimate
 from bidserver.valuation import metrics
 from bidserver.valuation.provider import Provider
@@ -33,6 +51,7 @@ CURRENCY: Final = "USD"
 SLICE_S: Final = 0.001
 MAX_BOOK_AGE_S: Final = 3600.0
 MAX_BOOKS: Final = 4_096  # any make and model may be asked: the least recently built go
+MAX_SALES_KEPT: Final = 2_000_000  # sales kept prepared in memory, over all makes and models
 LOOKBACK_MS: Final = 6 * 365 * 86_400_000  # older sales weigh under 2 % (half-life a year)
 _RETRY_FIRST_S: Final = 0.5
 _RETRY_MAX_S: Final = 10.0
@@ -68,14 +87,20 @@ class Valuation:
 @dataclass(frozen=True, slots=True)
 class BuildStats:
     sales: int
-    seconds: float  # reading and fitting
-    slices: Slices  # how the fit shared the loop
+    seconds: float  # fitting (or reading and preparing, for `last_read`)
+    slices: Slices  # how it shared the loop
 
 
 @dataclass(slots=True)
 class _Entry:
     book: Book
     built_at: float  # monotonic seconds
+
+
+@dataclass(slots=True)
+class _Sales:
+    prepared: Prepared
+    read_at: float  # monotonic seconds
 
 
 class Valuer:
@@ -91,10 +116,14 @@ class Valuer:
         self._clock_ms = clock_ms
         self._books: dict[BookKey, _Entry] = {}
         self._building: dict[BookKey, asyncio.Task[Book]] = {}
+        self._sales: dict[BookKey, _Sales] = {}
+        self._reading: dict[BookKey, asyncio.Task[Prepared]] = {}
+        self._sales_kept = 0
         self._generation: dict[BookKey, int] = {}
         self.following = False
         self._follower: asyncio.Task[None] | None = None
         self.last_build: BuildStats | None = None  # for diagnostics and the benchmark
+        self.last_read: BuildStats | None = None
 
     # --- answering ----------------------------------------------------------------------
 
@@ -136,24 +165,18 @@ class Valuer:
             metrics.CACHE.labels("books", "hit").inc()
             return entry.book
         metrics.CACHE.labels("books", "miss").inc()
-        task = self._building.get(k)
-        if task is None:
-            task = self._building[k] = asyncio.create_task(self._build(k))
-            task.add_done_callback(lambda _t: self._building.pop(k, None))
-        return await asyncio.shield(task)
+        return await _shared(self._building, k, self._build)
 
     async def _build(self, k: BookKey) -> Book:
         generation = self._generation.get(k, 0)
         following = self.following
+        prepared = await self.sales(k)
         started = time.monotonic()
-        now = self._clock_ms()
-        make, model = k
-        sales = await self._store.sales(make, model, now - LOOKBACK_MS)
-        book, slices = await drive(build(sales, make, model, now))
+        book, slices = await drive(build_prepared(prepared, *k, self._clock_ms()))
         took = time.monotonic() - started
         metrics.BUILD_SECONDS.observe(took)
         metrics.SLICE_SECONDS.observe(slices.longest)
-        self.last_build = BuildStats(len(sales), took, slices)
+        self.last_build = BuildStats(len(prepared), took, slices)
         # Kept only if no sale of it closed meanwhile and closes were followed throughout.
         if following and self.following and self._generation.get(k, 0) == generation:
             self._books[k] = _Entry(book, time.monotonic())
@@ -161,21 +184,73 @@ class Valuer:
                 del self._books[next(iter(self._books))]
         return book
 
+    async def sales(self, k: BookKey) -> Prepared:
+        """The prepared sales of these keys, from memory, else read (shared by callers)."""
+        found = self._sales.get(k)
+        if found is not None and time.monotonic() - found.read_at < MAX_BOOK_AGE_S:
+            metrics.CACHE.labels("sales", "hit").inc()
+            return found.prepared
+        metrics.CACHE.labels("sales", "miss").inc()
+        return await _shared(self._reading, k, self._read)
+
+    async def _read(self, k: BookKey) -> Prepared:
+        generation = self._generation.get(k, 0)
+        following = self.following
+        started = time.monotonic()
+        make, model = k
+        read = await self._store.sales(make, model, self._clock_ms() - LOOKBACK_MS)
+        prepared, slices = await drive(prepare(read))
+        self.last_read = BuildStats(len(read), time.monotonic() - started, slices)
+        metrics.SLICE_SECONDS.observe(slices.longest)
+        if following and self.following and self._generation.get(k, 0) == generation:
+            self._keep_sales(k, prepared)
+        return prepared
+
+    def _keep_sales(self, k: BookKey, prepared: Prepared) -> None:
+        self._drop_sales(k)
+        self._sales[k] = _Sales(prepared, time.monotonic())
+        self._sales_kept += len(prepared)
+        while self._sales_kept > MAX_SALES_KEPT and len(self._sales) > 1:
+            self._drop_sales(next(iter(self._sales)))  # the longest kept
+
+    def _drop_sales(self, k: BookKey) -> bool:
+        gone = self._sales.pop(k, None)
+        if gone is not None:
+            self._sales_kept -= len(gone.prepared)
+        return gone is not None
+
     def cached(self, make: str, model: str | None) -> Book | None:
         """The cached book of these keys, if any (for tests and diagnostics)."""
         entry = self._books.get((make, model))
         return None if entry is None else entry.book
 
+    def kept_sales(self, make: str, model: str | None) -> Prepared | None:
+        """The sales of these keys kept in memory, if any (for tests and diagnostics)."""
+        found = self._sales.get((make, model))
+        return None if found is None else found.prepared
+
     def sale_closed(self, make: str, model: str) -> None:
-        """A sale of this make and model committed: its books are stale."""
+        """A sale of this make and model committed: its books and sales are stale; the
+        sales this node had in memory are read again now, in the background."""
         make_key, model_key = key(make), key(model)
         for k in ((make_key, model_key), (make_key, None)):
             self._books.pop(k, None)
             self._generation[k] = self._generation.get(k, 0) + 1
+            if self._drop_sales(k) and self.following:
+                # (a read under way may predate the sale: this one replaces it)
+                _start(self._reading, k, self._read).add_done_callback(_quietly)
+
+    def forget_books(self) -> None:
+        """Drop every book, keeping the sales in memory (the benchmark's computed case)."""
+        self._books.clear()
+        for k in self._building:
+            self._generation[k] = self._generation.get(k, 0) + 1
 
     def forget_all(self) -> None:
         self._books.clear()
-        for k in self._building:
+        self._sales.clear()
+        self._sales_kept = 0
+        for k in (*self._building, *self._reading):
             self._generation[k] = self._generation.get(k, 0) + 1
 
     # --- following the sales ------------------------------------------------------------
@@ -187,9 +262,10 @@ class Valuer:
         if self._follower is not None:
             self._follower.cancel()
             await asyncio.gather(self._follower, return_exceptions=True)
-        for task in list(self._building.values()):
+        tasks = [*self._building.values(), *self._reading.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._building.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._provider is not None:
             await self._provider.close()
 
@@ -218,6 +294,35 @@ class Valuer:
             self.forget_all()
         self.following = on
         metrics.FOLLOWING.set(1 if on else 0)
+
+
+K = TypeVar("K")
+
+
+async def _shared(
+    running: dict[K, asyncio.Task[T]], k: K, work: Callable[[K], Coroutine[Any, Any, T]]
+) -> T:
+    """`work(k)`, or the run of it already under way: one task per key, shared by every
+    caller (none of them cancels it by going away)."""
+    task = running.get(k)
+    if task is None:
+        task = _start(running, k, work)
+    return await asyncio.shield(task)
+
+
+def _start(
+    running: dict[K, asyncio.Task[T]], k: K, work: Callable[[K], Coroutine[Any, Any, T]]
+) -> asyncio.Task[T]:
+    """A new run of `work(k)`, the one later callers of `_shared` join."""
+    task = running[k] = asyncio.create_task(work(k))
+    task.add_done_callback(lambda t: running.pop(k) if running.get(k) is t else None)
+    return task
+
+
+def _quietly(task: asyncio.Task[Any]) -> None:
+    """A background refresh's failure is logged; the next valuation reads again."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("sales refresh failed", extra={"error": str(task.exception())})
 
 
 @dataclass(slots=True)

@@ -150,6 +150,7 @@ async def test_nothing_is_cached_while_closes_cannot_be_heard(
     assert killed >= 1
     await eventually(_is(lambda: not service.following), what="noticing the lost feed")
     assert service.cached(key(make), "camry") is None
+    assert service.kept_sales(key(make), "camry") is None
     await service.value(subject)
     assert service.cached(key(make), "camry") is None or service.following
     await eventually(_is(lambda: service.following), what="following again")
@@ -199,3 +200,43 @@ async def test_the_cache_holds_a_bounded_number_of_books(
     held = [k for k in asked if service.cached(*k) is not None]
     assert len(held) == 3
     assert (key(make), "model4") in held  # the latest stays
+
+
+async def test_sales_are_kept_in_memory_and_read_again_as_a_sale_closes(
+    valuer: Setup, db: asyncpg.Pool
+) -> None:
+    """A book is fitted from the sales kept in memory (no read); a closed sale has them read
+    again at once, in the background, so the next valuation reads nothing either."""
+    service, store = valuer
+    make = new_make()
+    await load_history(db, make, "Camry", 40, years=(2018, 2018))
+    camry = Subject(make, "Camry", 2018, 60_000)
+    assert (await service.value(camry)).comparables == 40
+    service.forget_books()
+    assert (await service.value(camry)).comparables == 40
+    assert store.reads == 1  # the second book was fitted from memory
+    await sold_auction(db, make, "Camry", year=2018, price=31_000)
+
+    def refreshed() -> bool:
+        kept = service.kept_sales(key(make), "camry")
+        return kept is not None and len(kept) == 41
+
+    await eventually(_is(refreshed), what="the Camry sales read again")
+    assert store.reads == 2
+    assert (await service.value(camry)).comparables == 41
+    assert store.reads == 2
+
+
+async def test_the_sales_kept_in_memory_are_bounded(
+    valuer: Setup, db: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, _ = valuer
+    monkeypatch.setattr("bidserver.valuation.service.MAX_SALES_KEPT", 50)
+    make = new_make()
+    for n in range(3):
+        await load_history(db, make, f"Model{n}", 20, years=(2018, 2018), seed=n)
+        await service.value(Subject(make, f"Model{n}", 2018, 60_000))
+    kept = [service.kept_sales(key(make), f"model{n}") for n in range(3)]
+    assert kept[0] is None  # the longest kept went first
+    assert kept[2] is not None
+    assert sum(len(k) for k in kept if k is not None) <= 50
