@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bidserver.auction import AuctionConfig, Event
+from bidserver.errors import Unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,19 @@ class AppendItem:
     projection: Projection
 
 
+class RowsBusy(Unavailable):
+    """`append` committed every item except those of the `busy` auctions, whose rows another
+    transaction holds locked: nothing of theirs was written; try them again later. `refused`
+    are the auctions the fence refused (`append`'s usual answer). A caller that does not
+    know this error may treat it as any `Unavailable`: retrying the whole batch is safe,
+    since what committed counts as already stored."""
+
+    def __init__(self, busy: set[int], refused: set[int]) -> None:
+        super().__init__("auction rows locked by another transaction", busy=sorted(busy))
+        self.busy = busy
+        self.refused = refused
+
+
 class AuctionStore(Protocol):
     async def load(self, auction_id: int) -> LoadedAuction | None:
         """The auction's terms and its whole event log; None if there is no such auction."""
@@ -52,7 +66,8 @@ class AuctionStore(Protocol):
     async def append(self, items: Sequence[AppendItem]) -> set[int]:
         """Commit the items in one transaction; returns the auctions the fence refused.
 
-        Raises `Unavailable` when the commit's fate is unknown.
+        Raises `Unavailable` when the commit's fate is unknown, and `RowsBusy` when only some
+        auctions' rows were locked (the rest committed): one slow row delays its own auction.
         """
 
     async def public_events(

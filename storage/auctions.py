@@ -27,7 +27,7 @@ from bidserver.auction import (
     MaxRaised,
 )
 from bidserver.errors import Unavailable
-from bidserver.ports import AppendItem, LoadedAuction, Projection
+from bidserver.ports import AppendItem, LoadedAuction, Projection, RowsBusy
 from storage.errors import translate
 from storage.pool import AnyConnection
 
@@ -130,7 +130,7 @@ WITH u AS (
 ), fenced AS (
     SELECT a.id FROM auctions AS a JOIN u ON a.id = u.id
     WHERE a.version = u.from_version AND a.owner_epoch = u.epoch
-    FOR UPDATE OF a
+    FOR UPDATE OF a {skip}
 ), go AS (
     SELECT count(*) = (SELECT count(*) FROM u) AS ok FROM fenced
 ), updated AS (
@@ -157,6 +157,11 @@ WITH u AS (
 )
 SELECT id AS fenced_id FROM fenced
 """
+
+_FENCE_WAITS_SQL = _APPEND_SQL.format(skip="")
+# The persister's batches: a row another transaction holds locked is skipped like a fenced
+# one (so the batch fails fast, not after the timeout); `append` tells the two apart.
+_FENCE_SKIPS_SQL = _APPEND_SQL.format(skip="SKIP LOCKED")
 
 _Row = tuple[object, ...]
 Payload = orjson.Fragment | None  # the event's wire JSON, embedded as is
@@ -222,20 +227,54 @@ async def append(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
 
     A refused auction writes nothing; the others commit together. An item that a previous
     attempt already committed (its answer was lost with the connection) counts as written,
-    so a retried batch neither duplicates nor loses it. Raises `Unavailable` when the
-    database cannot be reached or the commit's fate is unknown.
+    so a retried batch neither duplicates nor loses it. An auction whose row another
+    transaction holds locked is left out, not waited for: the others commit, and `RowsBusy`
+    names it. Raises `Unavailable` when the database cannot be reached or the commit's fate
+    is unknown.
     """
     refused: set[int] = set()
+    busy: set[int] = set()
     pending = list(items)
     while pending:
         newly = await _append_once(pool, pending)
         if not newly:
-            return refused
-        done = {id(i) for i in await _already_stored(pool, pending, newly)}
+            break
+        locked = await _locked(pool, pending, newly)
+        busy |= locked
+        done = {id(i) for i in await _already_stored(pool, pending, newly - locked)}
         # An auction with nothing of its own found stored is truly fenced out.
-        refused |= newly - {i.auction_id for i in pending if id(i) in done}
-        pending = [i for i in pending if id(i) not in done and i.auction_id not in refused]
+        refused |= newly - locked - {i.auction_id for i in pending if id(i) in done}
+        pending = [
+            i
+            for i in pending
+            if id(i) not in done and i.auction_id not in refused and i.auction_id not in busy
+        ]
+    if busy:
+        raise RowsBusy(busy, refused)
     return refused
+
+
+async def _locked(pool: asyncpg.Pool, items: list[AppendItem], auction_ids: set[int]) -> set[int]:
+    """Of the auctions the statement did not write, those whose row still matches the fence
+    (version and epoch): it was skipped for another transaction's lock, not refused."""
+    broken = _broken_chains(items)
+    heads: dict[int, AppendItem] = {}
+    for item in items:
+        if item.auction_id in auction_ids and item.auction_id not in broken:
+            heads.setdefault(item.auction_id, item)
+    if not heads:
+        return set()
+    with translate():
+        rows = await pool.fetch(
+            "SELECT id, version, owner_epoch FROM auctions WHERE id = ANY($1::bigint[])",
+            list(heads),
+        )
+    return {
+        r["id"]
+        for r in rows
+        if (r["version"], r["owner_epoch"])
+        == (heads[r["id"]].from_version, heads[r["id"]].owner_epoch)
+    }
 
 
 async def _already_stored(
@@ -285,9 +324,12 @@ def _stored_identity(record: asyncpg.Record) -> _Row:
     return tuple(row)
 
 
-async def write_items(conn: AnyConnection | asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
+async def write_items(
+    conn: AnyConnection | asyncpg.Pool, items: Sequence[AppendItem], *, skip_locked: bool = False
+) -> set[int]:
     """Fence and write in one statement; returns the refused auctions, having written nothing
-    at all when there are any. Auctions whose units do not chain are refused unwritten."""
+    at all when there are any. Auctions whose units do not chain are refused unwritten; with
+    `skip_locked`, so are those whose rows another transaction holds (instead of waiting)."""
     broken = _broken_chains(items)
     if broken:
         items = [item for item in items if item.auction_id not in broken]
@@ -308,13 +350,14 @@ async def write_items(conn: AnyConnection | asyncpg.Pool, items: Sequence[Append
         for offset, (event, payload) in enumerate(zip(item.events, item.payloads, strict=True))
     ]
     args = (orjson.dumps(fence).decode(), orjson.dumps(rows).decode())
-    written = {r["fenced_id"] for r in await conn.fetch(_APPEND_SQL, *args)}
+    sql = _FENCE_SKIPS_SQL if skip_locked else _FENCE_WAITS_SQL
+    written = {r["fenced_id"] for r in await conn.fetch(sql, *args)}
     return ({item.auction_id for item in items} - written) | broken
 
 
 async def _append_once(pool: asyncpg.Pool, items: Sequence[AppendItem]) -> set[int]:
     with translate():
-        return await write_items(pool, items)
+        return await write_items(pool, items, skip_locked=True)
 
 
 async def public_events(

@@ -9,7 +9,10 @@ passing reason (`Unavailable`: the database is away or busy) is retried in order
 since it was already acked. A batch that failed for a lasting reason (a constraint, a bug)
 is split by auction and each auction written on its own: only the auctions whose own writes
 fail get the error (their actors reload), the rest commit, and nothing is retried for ever at
-the head of the queue.
+the head of the queue. An auction whose row another transaction holds locked is parked
+(`RowsBusy`): the rest of the batch commits at once, and that auction's units (with any
+that follow them) are tried again a little later, alone in delaying their own auction; in
+durable mode they give up with `unavailable` after `LOCK_PATIENCE_S`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 
 from bidserver import metrics
 from bidserver.errors import BidserverError, Internal, Unavailable
-from bidserver.ports import AppendItem, AuctionStore
+from bidserver.ports import AppendItem, AuctionStore, RowsBusy
 
 log = logging.getLogger("bidserver.persister")
 
@@ -30,6 +33,9 @@ MAX_BATCH_EVENTS = 1000
 MAX_QUEUED_EVENTS = 20_000  # past this, actors refuse new bids instead of queueing them
 _RETRY_FIRST_S = 0.05
 _RETRY_MAX_S = 1.0
+LOCK_PATIENCE_S = 2.0  # durable mode: how long bids wait for a row another transaction holds
+_LOCK_RETRY_FIRST_S = 0.05
+_LOCK_RETRY_MAX_S = 0.5
 
 
 class OwnershipLost(Unavailable):
@@ -53,12 +59,15 @@ class Persister:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._parked: dict[int, deque[WriteUnit]] = {}  # auctions whose row is locked
+        self._waits: dict[int, _LockWait] = {}  # since when, until one of their writes ends
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="persister")
 
     def submit(self, unit: WriteUnit) -> None:
-        self._queue.append(unit)
+        parked = self._parked.get(unit.item.auction_id)
+        (self._queue if parked is None else parked).append(unit)
         self._queued_events += len(unit.item.events)
         metrics.PERSIST_QUEUE.set(self._queued_events)
         self._idle.clear()
@@ -86,7 +95,8 @@ class Persister:
         delay = _RETRY_FIRST_S
         while True:
             if not self._queue:
-                self._idle.set()
+                if not self._parked:
+                    self._idle.set()
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
@@ -154,6 +164,12 @@ class Persister:
         started = loop.time()
         try:
             refused = await self._store.append([u.item for u in batch])
+        except RowsBusy as busy:
+            self._finish(
+                [u for u in batch if u.item.auction_id not in busy.busy], busy.refused, None
+            )
+            self._park([u for u in batch if u.item.auction_id in busy.busy])
+            return None
         except Exception as exc:
             metrics.PERSIST_FAILURES.inc()
             log.warning("persist batch failed", extra={"error": repr(exc), "units": len(batch)})
@@ -165,10 +181,45 @@ class Persister:
         self._finish(batch, refused, None)
         return None
 
+    def _park(self, units: list[WriteUnit]) -> None:
+        """Hold these units (and every later one of their auctions) apart from the batches
+        while their rows are locked; bring them back after a short, growing wait."""
+        loop = asyncio.get_running_loop()
+        self._queued_events += sum(len(u.item.events) for u in units)
+        for auction_id in dict.fromkeys(u.item.auction_id for u in units):
+            wait = self._waits.setdefault(auction_id, _LockWait(loop.time()))
+            held = deque(u for u in units if u.item.auction_id == auction_id)
+            if any(u.item.auction_id == auction_id for u in self._queue):
+                held.extend(u for u in self._queue if u.item.auction_id == auction_id)
+                self._queue = deque(u for u in self._queue if u.item.auction_id != auction_id)
+            self._parked[auction_id] = held
+            if not self._retry and loop.time() - wait.since >= LOCK_PATIENCE_S:
+                self._give_up(auction_id)
+            else:
+                loop.call_later(wait.next_delay(), self._unpark, auction_id)
+
+    def _unpark(self, auction_id: int) -> None:
+        held = self._parked.pop(auction_id, None)
+        if held is not None:
+            self._queue.extendleft(reversed(held))
+            self._wakeup.set()
+
+    def _give_up(self, auction_id: int) -> None:
+        held = self._parked.pop(auction_id)
+        del self._waits[auction_id]
+        self._queued_events -= sum(len(u.item.events) for u in held)
+        metrics.PERSIST_QUEUE.set(self._queued_events)
+        busy = Unavailable("the auction's row stayed locked; retry with the same bidId")
+        self._finish(list(held), set(), busy)
+        self._wakeup.set()
+
     def _finish(
         self, batch: list[WriteUnit], refused: set[int], error: BidserverError | None
     ) -> None:
         lost = OwnershipLost("this node no longer owns the auction")
+        if self._waits:  # their write ended: a later lock is waited for afresh
+            for unit in batch:
+                self._waits.pop(unit.item.auction_id, None)
         for unit in batch:
             if unit.cancelled:
                 continue
@@ -177,3 +228,13 @@ class Persister:
                 unit.on_done(outcome)
             except Exception:
                 log.exception("write callback failed")
+
+
+@dataclass(slots=True, eq=False)
+class _LockWait:
+    since: float  # when the auction's row was first found locked
+    delay: float = _LOCK_RETRY_FIRST_S
+
+    def next_delay(self) -> float:
+        delay, self.delay = self.delay, min(self.delay * 2, _LOCK_RETRY_MAX_S)
+        return delay
