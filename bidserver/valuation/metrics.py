@@ -7,12 +7,13 @@ from prometheus_client import Counter, Gauge, Histogram
 VALUATIONS = Counter("bidserver_valuations_total", "Valuations served, by basis", ["basis"])
 CACHE = Counter(
     "bidserver_valuation_cache_total",
-    "Valuation cache lookups: `books` (sales, per make/model) and `provider` answers",
+    "Valuation cache lookups: `books` (fitted, per make/model), `sales` (kept prepared in "
+    "memory, per make/model) and `provider` answers",
     ["cache", "result"],
 )
 BUILD_SECONDS = Histogram(
     "bidserver_valuation_build_seconds",
-    "Reading and fitting one make's or model's sales (a cache miss)",
+    "Fitting one make's or model's book from its prepared sales (a book cache miss)",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 SLICE_SECONDS = Histogram(
