@@ -69,6 +69,7 @@ log = logging.getLogger("bidserver.actor")
 
 MAX_INBOX = 5_000  # bids waiting for one auction beyond this are refused as `unavailable`
 RELOAD_BACKOFF_S = 0.25
+RECOVER_MAX_S = 2.0  # while the database stays away, each actor retries its reload this often
 
 
 class AuctionActor:
@@ -103,6 +104,7 @@ class AuctionActor:
         self._unstored: deque[WriteUnit] = deque()  # handed to the persister, not yet stored
         self._recover_posted = False
         self._recover_timer: asyncio.TimerHandle | None = None
+        self._recover_backoff = RELOAD_BACKOFF_S
         self._timer: asyncio.TimerHandle | None = None
         self._timer_for: int | None = None  # the end the timer is armed for
         self._task: asyncio.Task[None] | None = None
@@ -222,9 +224,11 @@ class AuctionActor:
         """Reload after a failed write without waiting for a command; retry while it fails."""
         self._recover_posted = False
         if self._halted or not self._needs_reload or await self._reload():
+            self._recover_backoff = RELOAD_BACKOFF_S
             return
         if self._recover_timer is None and not self._stopped:
-            delay = max(self._reload_after - self._loop.time(), 0.0) + 0.01
+            delay = max(self._reload_after - self._loop.time(), self._recover_backoff)
+            self._recover_backoff = min(self._recover_backoff * 2, RECOVER_MAX_S)
             self._recover_timer = self._loop.call_later(delay, self._post_recover)
 
     def _post_recover(self) -> None:
