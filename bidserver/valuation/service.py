@@ -119,6 +119,9 @@ class Valuer:
         self._sales: dict[BookKey, _Sales] = {}
         self._reading: dict[BookKey, asyncio.Task[Prepared]] = {}
         self._sales_kept = 0
+        self._refreshing: set[BookKey] = set()  # keys read again after a sale, under way
+        self._again: set[BookKey] = set()  # … and to be read once more after that
+        self._closing = False
         self._generation: dict[BookKey, int] = {}
         self.following = False
         self._follower: asyncio.Task[None] | None = None
@@ -236,9 +239,27 @@ class Valuer:
         for k in ((make_key, model_key), (make_key, None)):
             self._books.pop(k, None)
             self._generation[k] = self._generation.get(k, 0) + 1
-            if self._drop_sales(k) and self.following:
-                # (a read under way may predate the sale: this one replaces it)
-                _start(self._reading, k, self._read).add_done_callback(_quietly)
+            held = self._drop_sales(k) or k in self._refreshing
+            if held and self.following:
+                self._refresh(k)
+
+    def _refresh(self, k: BookKey) -> None:
+        """Read these keys' sales again, in the background: at most one read at a time per
+        key, and one more after it if sales closed meanwhile (it may not include them)."""
+        if k in self._refreshing:
+            self._again.add(k)
+            return
+        self._refreshing.add(k)
+        # (a read under way for a valuation may predate the sale: this one replaces it)
+        _start(self._reading, k, self._read).add_done_callback(lambda t: self._refreshed(k, t))
+
+    def _refreshed(self, k: BookKey, task: asyncio.Task[Prepared]) -> None:
+        self._refreshing.discard(k)
+        _quietly(task)
+        if k in self._again:
+            self._again.discard(k)
+            if self.following and not self._closing:
+                self._refresh(k)
 
     def forget_books(self) -> None:
         """Drop every book, keeping the sales in memory (the benchmark's computed case)."""
@@ -259,6 +280,7 @@ class Valuer:
         self._follower = asyncio.create_task(self._follow(), name="valuation-follow-sales")
 
     async def close(self) -> None:
+        self._closing = True
         if self._follower is not None:
             self._follower.cancel()
             await asyncio.gather(self._follower, return_exceptions=True)

@@ -240,3 +240,27 @@ async def test_the_sales_kept_in_memory_are_bounded(
     assert kept[0] is None  # the longest kept went first
     assert kept[2] is not None
     assert sum(len(k) for k in kept if k is not None) <= 50
+
+
+async def test_a_burst_of_closed_sales_reads_a_model_again_twice_not_once_each(
+    valuer: Setup, db: asyncpg.Pool
+) -> None:
+    """Nine more sales announced while the first re-read is under way: that read may not
+    include them, so one more read follows it (not one per sale), and its sales are kept."""
+    service, store = valuer
+    make = new_make()
+    await load_history(db, make, "Camry", 30, years=(2018, 2018))
+    await service.value(Subject(make, "Camry", 2018, 60_000))
+    store.hold = asyncio.Event()
+    store.reading.clear()
+    service.sale_closed(make, "Camry")  # as the feed would report it
+    await store.reading.wait()
+    for _ in range(9):
+        service.sale_closed(make, "Camry")
+    store.hold.set()
+    store.hold = None
+    await eventually(
+        _is(lambda: service.kept_sales(key(make), "camry") is not None),
+        what="the Camry sales kept again",
+    )
+    assert store.reads == 3
