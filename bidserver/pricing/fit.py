@@ -207,13 +207,15 @@ def prepare(sales: SalesColumns) -> Steps[Prepared]:
     for lo, hi in _chunks(0, len(p)):
         p.log_value.extend(map(math.log, s.prices[lo:hi]))
         since = map(sub, s.sold_at[lo:hi], map(year_starts.__getitem__, s.years[lo:hi]))
-        age = list(map(max, map(truediv, since, repeat(YEAR_MS)), repeat(0.0)))
+        age = list(map(truediv, since, repeat(YEAR_MS)))
+        if age and min(age) < 0.0:  # sold before its model year began (rare): age 0
+            age = [a if a > 0.0 else 0.0 for a in age]
         miles = list(map(mul, s.mileages[lo:hi], repeat(1e-4)))
         ago = list(map(truediv, map(sub, repeat(ref), s.sold_at[lo:hi]), repeat(YEAR_MS)))
         p.age.extend(age)
-        p.age2.extend(map(mul, map(mul, age, age), repeat(0.1)))
+        p.age2.extend([a * a * 0.1 for a in age])  # a comprehension beats two maps here
         p.miles.extend(miles)
-        p.miles2.extend(map(mul, map(mul, miles, miles), repeat(0.1)))
+        p.miles2.extend([m * m * 0.1 for m in miles])
         p.ago.extend(ago)
         p.weight.extend(map(math.exp, map(mul, repeat(_DECAY), ago)))
         yield

@@ -25,6 +25,7 @@ from bidserver.pricing import (
     Subject,
     build,
     columns,
+    prepare,
     run,
     value,
     whole_units,
@@ -367,3 +368,18 @@ def test_model_years_count_from_the_first_of_january() -> None:
     assert year_start_ms(2000) == 946_684_800_000
     assert age_years(2027, NOW) == 0.0  # next year's model is new
     assert age_years(2025, NOW) == pytest.approx(1.9, abs=0.02)
+
+
+def test_prepared_sales_are_aged_at_their_sale_never_below_zero() -> None:
+    """A 2025 model sold in the autumn of 2024 is age 0, not negative; one sold mid-2025 is
+    half a year old; a sale added to prepared sales is aged the same way, in its place."""
+    jan = year_start_ms(2025)
+    early = Sale("Toyota", "Camry", 2025, 10, 30_000, jan - 90 * DAY_MS)
+    mid = Sale("Toyota", "Camry", 2025, 6_000, 29_000, jan + 182 * DAY_MS)
+    both = run(prepare(columns([early, mid])))
+    assert sorted(both.age) == [0.0, pytest.approx(182 / 365.2425)]
+    assert sorted(both.age2) == [0.0, pytest.approx((182 / 365.2425) ** 2 / 10)]
+    added = run(prepare(columns([mid]))).with_sale("camry", 2025, 10, 30_000, early.sold_at)
+    assert sorted(added.age) == sorted(both.age)
+    assert sorted(added.log_value) == sorted(both.log_value)
+    assert len(added) == 2
