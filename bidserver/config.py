@@ -225,9 +225,10 @@ def _lease_ms(value: str | None) -> int:
 
 def _cluster_name(value: str | None) -> str:
     name = value or "bidserver"
-    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
+    plain = name.translate(str.maketrans("", "", "-_.:"))
+    if not (plain.isascii() and plain.isalnum()) or len(name) > 64:
         raise SettingError(
-            "BIDSERVER_CLUSTER_NAME", f"letters, digits, '-', '_' or '.', at most 64: {name!r}"
+            "BIDSERVER_CLUSTER_NAME", f"letters, digits, '-_.:', at most 64: {name!r}"
         )
     return name
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import asyncpg
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -13,10 +14,14 @@ _PROBE_TTL_S = 1.0
 
 
 class Readiness:
-    """Ready once started and the database answers; probes are cached so /ready is cheap."""
+    """Ready once started, joined (in a cluster) and the database answers; probes are cached
+    so /ready is cheap."""
 
-    def __init__(self, pool: asyncpg.Pool | None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool | None, *, joined: Callable[[], bool] | None = None
+    ) -> None:
         self._pool = pool
+        self._joined = joined
         self._started = False
         self._draining = False
         self._checked_at = float("-inf")
@@ -30,6 +35,8 @@ class Readiness:
 
     async def ready(self) -> bool:
         if not self._started or self._draining:
+            return False
+        if self._joined is not None and not self._joined():
             return False
         now = asyncio.get_running_loop().time()
         if now - self._checked_at >= _PROBE_TTL_S:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bidserver import devsecret, logs, seeding, startup
+from bidserver.cluster.placement import LocalPlacement, Placement
 from bidserver.config import SettingError, Settings
 from bidserver.database import prepare
 from bidserver.engine.handles import NotOwnedHere
@@ -20,7 +21,7 @@ from bidserver.engine.router import Router
 from bidserver.gateway.server import Gateway
 from bidserver.gateway.session import GatewayContext
 from bidserver.health import Readiness
-from bidserver.wiring import Engine
+from bidserver.wiring import Engine, cluster_placement
 from httpapi.app import create_app
 from storage.pool import create_pool
 
@@ -103,13 +104,22 @@ async def serve(settings: Settings) -> int:
     dsn = await prepare(settings)
     secret = settings.jwt_secret or devsecret.load_or_create(settings.data_dir)
     pool = await create_pool(dsn, min_size=2, max_size=10)
-    engine = Engine(pool, durable=settings.ack_mode == "durable", kind=settings.engine)
-    readiness = Readiness(pool)
+    lease_placement = cluster_placement(settings)
+    engine = Engine(
+        pool,
+        durable=settings.ack_mode == "durable",
+        kind=settings.engine,
+        placement=lease_placement,
+    )
+    readiness = Readiness(pool, joined=lease_placement.joined if lease_placement else None)
     ctx = GatewayContext(engine.registry, engine.store, secret, settings.ws_rate_limit)
     gateway = Gateway(ctx, readiness)
     owns = settings.role != "http"
     directory = engine.registry if owns else NotOwnedHere()
-    app = create_app(settings, dsn, secret, readiness, Router(directory))
+    placement: Placement = lease_placement or LocalPlacement(
+        settings.node_id, (settings.advertise_host, settings.cluster_port), lambda: len(engine)
+    )
+    app = create_app(settings, dsn, secret, readiness, Router(directory), placement)
     if owns:
         engine.start()
     keeper = asyncio.create_task(seeding.keep_alive(pool)) if settings.demo else None

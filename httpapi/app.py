@@ -6,14 +6,25 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from bidserver.cluster.placement import LocalPlacement, Placement
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import METRICS_CONTENT_TYPE, Readiness, metrics_body
-from httpapi import accounts, apidocs, auctions, openapi, pages, photos, valuations, vehicles
+from httpapi import (
+    accounts,
+    apidocs,
+    auctions,
+    cluster,
+    openapi,
+    pages,
+    photos,
+    valuations,
+    vehicles,
+)
 from httpapi.cors import cors_middleware
 from httpapi.errors import error_middleware
 from httpapi.forwarded import forwarded_middleware
-from httpapi.keys import POOL, READINESS, ROUTER, SECRET, SETTINGS
+from httpapi.keys import PLACEMENT, POOL, READINESS, ROUTER, SECRET, SETTINGS
 from httpapi.observe import observe_middleware
 from httpapi.ratelimit import rate_limit_middleware
 from storage.pool import create_pool
@@ -48,6 +59,7 @@ def create_app(
     secret: bytes,
     readiness: Readiness,
     router: Router,
+    placement: Placement | None = None,
 ) -> web.Application:
     app = web.Application(
         middlewares=[
@@ -63,6 +75,9 @@ def create_app(
     app[SECRET] = secret
     app[READINESS] = readiness
     app[ROUTER] = router
+    app[PLACEMENT] = placement or LocalPlacement(
+        settings.node_id, (settings.advertise_host, settings.cluster_port)
+    )
     app.cleanup_ctx.append(_pool_ctx(dsn))
     app.cleanup_ctx.append(valuations.valuer_ctx(settings, dsn))
     app.router.add_get("/health", health)
@@ -72,6 +87,7 @@ def create_app(
     vehicles.add_routes(app)
     auctions.add_routes(app)
     valuations.add_routes(app)
+    cluster.add_routes(app)
     openapi.add_routes(app)
     apidocs.add_routes(app)
     photos.add_routes(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from bidserver.cluster.placement import Placement
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import Readiness
@@ -16,3 +17,4 @@ SETTINGS = web.AppKey("settings", Settings)
 READINESS = web.AppKey("readiness", Readiness)
 ROUTER = web.AppKey("router", Router)
 VALUER = web.AppKey("valuer", Valuer)
+PLACEMENT = web.AppKey("placement", Placement)
