@@ -26,9 +26,11 @@ from bidserver.auction import (
     MaxRaised,
 )
 from tests.sim.clients import stored_cause
+from tests.sim.clock import EPOCH_MS
 from tests.sim.world import World
 
 STUCK_AFTER_S = 30.0
+CLOSE_LATE_S = 20.0  # timers fire at the end; the scheduler looks every 5 s, 60 s ahead
 
 
 def check_log(world: World, auction_id: int, events: list[Event]) -> None:
@@ -66,6 +68,7 @@ class Watchdog:
         self.progress_at = 0.0
         self.commits = -1
         self.checked: dict[int, int] = {}  # auction -> events already checked
+        self.late: dict[int, int] = {}  # auction -> the end it was reported late for
 
     def step(self, world: World) -> None:
         for auction_id, row in world.memory.auctions.items():
@@ -74,6 +77,7 @@ class Watchdog:
                 self.checked[auction_id] = len(row.events)
         node = world.live_node()
         now = world.now()
+        self._closes_come(world, now)
         if not node.scheduler_alive():
             world.report(f"node {node.generation}: the close scheduler's loop has died")
         if not node.busy() or world.store.commits != self.commits:
@@ -87,6 +91,25 @@ class Watchdog:
                 f"database fine for {now - world.store.state.last_fault_end:.0f} s"
             )
             self.progress_at = now  # report once per window
+
+    def _closes_come(self, world: World, now: float) -> None:
+        """Once the database is fine, an auction past its end is closed within CLOSE_LATE_S."""
+        if "close_liveness" in world.options.skip_checks:
+            return
+        calm = max(world.store.state.last_fault_end, world.restarted_at)
+        for auction_id, row in world.memory.auctions.items():
+            end = (row.ends_at - EPOCH_MS) / 1000
+            late = now - max(end, calm)
+            if (
+                row.status in ("scheduled", "open")
+                and late > CLOSE_LATE_S
+                and (self.late.get(auction_id) != row.ends_at)
+            ):
+                self.late[auction_id] = row.ends_at
+                world.report(
+                    f"auction {auction_id} ended at {end:.1f} s but is still "
+                    f"{row.status} in storage {late:.0f} s after (database fine)"
+                )
 
 
 def check_final(world: World) -> None:

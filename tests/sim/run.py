@@ -137,9 +137,12 @@ async def drive(world: World) -> None:
 
 def pause(world: World) -> float:
     rng = world.rng
-    if rng.random() < 0.04:  # quiet spells: idle actors are passivated, closes come due
+    draw = rng.random()
+    if draw < 0.04:  # quiet spells: idle actors are passivated, closes come due
         return rng.uniform(20.0, 90.0)
-    return rng.expovariate(1 / 0.4)
+    if draw < 0.35:  # a burst: commands meet in one turn and in one batch
+        return 0.0
+    return rng.expovariate(1 / 0.6)
 
 
 async def act(world: World) -> None:
@@ -205,10 +208,12 @@ async def _restart(world: World) -> None:
     node = world.live_node()
     if world.durable and world.options.crashes and world.rng.random() < 0.5:
         world.log(f"node {node.generation} crashes")
+        world.restarted_at = world.now()
         node.crash()
         world.crashes += 1
     else:
         world.log(f"node {node.generation} stops")
+        world.restarted_at = world.now()
         try:
             async with asyncio.timeout(GRACEFUL_STOP_S):
                 await node.stop()
@@ -219,12 +224,17 @@ async def _restart(world: World) -> None:
             )
             node.crash()
     world.start_node()
+    world.restarted_at = world.now()
 
 
 def _hot_auction(world: World) -> int:
-    ids = sorted(world.memory.auctions)
-    hot = ids[: max(1, len(ids) // 2)]
-    return world.rng.choice(hot if world.rng.random() < 0.7 else ids)
+    """Attention moves between auctions: each spell some are busy, the rest left alone."""
+    rng, now = world.rng, world.now()
+    if now >= world.spell_ends:
+        ids = sorted(world.memory.auctions)
+        world.hot = rng.sample(ids, rng.randint(1, len(ids)))
+        world.spell_ends = now + rng.uniform(10.0, 90.0)
+    return rng.choice(world.hot if rng.random() < 0.95 else sorted(world.memory.auctions))
 
 
 _ACTIONS: tuple[tuple[float, Callable[[World], Awaitable[None]]], ...] = (
@@ -253,9 +263,11 @@ async def inject_faults(world: World) -> None:
         now, kind = world.now(), rng.choice(kinds)
         if kind == "flaky":
             state.flaky_until = end = now + rng.uniform(1.0, 15.0)
+            world.disturbed_until = max(world.disturbed_until, end)
         elif kind == "outage":
             long = rng.random() < 0.3
             state.outage_until = end = now + (rng.uniform(30, 120) if long else rng.uniform(2, 10))
+            world.disturbed_until = max(world.disturbed_until, end)
         else:
             auction_id = rng.choice(sorted(world.memory.auctions))
             assert state.locks is not None

@@ -56,6 +56,8 @@ class SimOptions:
 CHECKS = {
     "refusal_memory": "a refused bidId sent again gets its refusal again (§2 Idempotency)",
     "soft_close_extension": "only a command that makes a record extends (§2 Soft close)",
+    "row_lock": "a row lock on one auction fails no other auction's bids",
+    "close_liveness": "an auction past its end is closed in storage soon after (faults over)",
 }
 
 
@@ -78,6 +80,10 @@ class World:
         self.watchers: list[Watcher] = []
         self.prices: dict[int, int] = {}  # the latest price any client saw, per auction
         self.tasks: set[asyncio.Task[None]] = set()
+        self.hot: list[int] = []  # the auctions bidders attend to this spell
+        self.spell_ends = 0.0
+        self.restarted_at = 0.0
+        self.disturbed_until = 0.0  # the end of the latest fault that is not a row lock
 
     # --- bookkeeping ----------------------------------------------------------------------
 
@@ -192,6 +198,8 @@ class World:
             self.check_acked(record, reply)
         if is_answer(reply):
             self.check_stable(record, reply)
+        elif reply.code == "unavailable":
+            self.check_lock_contained(record.auction_id, reply)
 
     def check_acked(self, record: BidRecord, reply: BidReply) -> None:
         """Durable: an acknowledgement means the bid (or its first answer) is stored."""
@@ -206,6 +214,20 @@ class World:
             self.memory, record.auction_id, record.bidder, record.bid_id
         ):
             self.report(f"acked {record.command} but no stored event has its bidId")
+
+    def check_lock_contained(self, auction_id: int, error: BidserverError) -> None:
+        """A row lock on one auction only delays that auction (issue 9, defect 9)."""
+        if "row_lock" in self.options.skip_checks or "fate" not in str(error):
+            return
+        now, locks = self.now(), self.store.state.locks or {}
+        if now - max(self.disturbed_until, self.restarted_at, self.store.state.slow_until) < 5:
+            return
+        others = [a for a, until in locks.items() if a != auction_id and until > now - 3.0]
+        if others and locks.get(auction_id, -1.0) < now - 3.0:
+            self.report(
+                f"a bid on auction {auction_id} failed ({error}) while only the row of "
+                f"auction {others[0]} was locked"
+            )
 
     def check_stable(self, record: BidRecord, reply: Reply) -> None:
         first = record.first
