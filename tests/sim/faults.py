@@ -7,8 +7,8 @@ committed. Faults, all drawn from the run's seed:
 - `commit_fail`: the write statement fails before it commits (nothing stored);
 - `lost_answer`: the statement commits but its answer is lost (stored, reported failed);
 - `stall`: a call hangs 1-5 s before or after its statement (past the timeout: unavailable);
-- `row_lock`: another transaction holds one auction's row lock for 1-8 s; a write of that
-  row waits for it like `FOR UPDATE` does;
+- `row_lock`: another transaction holds one auction's row lock for 1-8 s; the persister's
+  statement skips that row (`FOR UPDATE SKIP LOCKED`) and `append` raises `RowsBusy`;
 - `outage`: the database is away for 2-120 s: every call fails;
 - `slow_start`: after a (re)start, loads and scheduler queries take 0.5-3 s for a while;
 - `unexpected`: a scheduler query raises an error that is not the product's (a bug).
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from bidserver.errors import Unavailable
-from bidserver.ports import AppendItem, LoadedAuction
+from bidserver.ports import AppendItem, LoadedAuction, RowsBusy
 from storage.auctions import STORE_TIMEOUT_S, _bounded
 from tests.sim.memstore import MemoryStore
 
@@ -119,37 +119,46 @@ class FaultyStore:
 
     async def _append(self, items: Sequence[AppendItem]) -> set[int]:
         refused: set[int] = set()
+        busy: set[int] = set()
         pending = list(items)
         while pending:
             newly = await self._statement(pending)
             if not newly:
-                return refused
+                break
             await self._enter(slowable=False)
-            done = set(self.memory.already_stored(pending, newly))
+            locked = self.memory.still_matching(pending, newly)
+            busy |= locked
+            done = set(self.memory.already_stored(pending, newly - locked))
             done_ids = {item.auction_id for i, item in enumerate(pending) if i in done}
-            refused |= newly - done_ids
+            refused |= newly - locked - done_ids
             pending = [
                 item
                 for i, item in enumerate(pending)
-                if i not in done and item.auction_id not in refused
+                if i not in done and item.auction_id not in refused | busy
             ]
+        if busy:
+            raise RowsBusy(busy, refused)
         return refused
 
     async def _statement(self, items: Sequence[AppendItem]) -> set[int]:
+        """The persister's statement: `FOR UPDATE SKIP LOCKED` leaves a locked row out."""
         await self._enter(slowable=False)
-        await self._wait_locks({item.auction_id for item in items})
         before = self._draw_write_fault()
         if before == "commit_fail":
             raise Unavailable("database unavailable")
         if before == "stall_before":
             await asyncio.sleep(self._rng.uniform(1.0, 5.0))
-        refused = self.memory.write_items(items)
+        refused = self.memory.write_items(items, skip=self._locked({i.auction_id for i in items}))
         self.commits += 1
         if before == "lost_answer":
             raise Unavailable("database unavailable")
         if before == "stall_after":
             await asyncio.sleep(self._rng.uniform(1.0, 5.0))
         return refused
+
+    def _locked(self, auction_ids: set[int]) -> set[int]:
+        now, locks = self._now(), self.state.locks or {}
+        return {a for a in auction_ids if locks.get(a, -1.0) > now}
 
     # --- faults -------------------------------------------------------------------------------
 
@@ -179,13 +188,3 @@ class FaultyStore:
         if config.stall and 0.3 <= draw < 0.36:
             return "stall_before" if self._rng.random() < 0.5 else "stall_after"
         return None
-
-    async def _wait_locks(self, auction_ids: set[int]) -> None:
-        """`FOR UPDATE` waits for another transaction's lock on any row of the batch."""
-        locks = self.state.locks or {}
-        while True:
-            now = self._now()
-            held = [locks[a] for a in sorted(auction_ids) if locks.get(a, -1.0) > now]
-            if not held:
-                return
-            await asyncio.sleep(max(held) - now)

@@ -88,7 +88,7 @@ class MemoryStore:
 
     # --- the write statements ----------------------------------------------------------------
 
-    def write_items(self, items: Sequence[AppendItem]) -> set[int]:
+    def write_items(self, items: Sequence[AppendItem], skip: set[int] | None = None) -> set[int]:
         """`storage.auctions.write_items`: auctions whose units do not chain are refused,
         then fence, then all or nothing; the refused ids."""
         broken = adapter._broken_chains(items)
@@ -96,10 +96,25 @@ class MemoryStore:
         if not items:
             return broken
         fence = adapter._fence_rows(items)
-        fenced = {int(str(f[0])) for f in fence if self._matches(f)}
+        skipped = skip or set()  # rows another transaction holds (SKIP LOCKED)
+        fenced = {int(str(f[0])) for f in fence if self._matches(f) and f[0] not in skipped}
         if len(fenced) == len(fence):
             self._apply(fence, items)
         return ({item.auction_id for item in items} - fenced) | broken
+
+    def still_matching(self, items: Sequence[AppendItem], auction_ids: set[int]) -> set[int]:
+        """`storage.auctions._locked`'s read: unwritten auctions whose row still matches."""
+        broken = adapter._broken_chains(items)
+        heads: dict[int, AppendItem] = {}
+        for item in items:
+            if item.auction_id in auction_ids and item.auction_id not in broken:
+                heads.setdefault(item.auction_id, item)
+        return {
+            a
+            for a, head in heads.items()
+            if (self.auctions[a].version, self.auctions[a].owner_epoch)
+            == (head.from_version, head.owner_epoch)
+        }
 
     def already_stored(self, items: Sequence[AppendItem], auction_ids: set[int]) -> list[int]:
         """`storage.auctions._already_stored`: indexes of items whose events the log holds."""

@@ -53,9 +53,11 @@ def test_a_lost_write_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """A store that says it committed auction 1's events but kept none: the sim must tell."""
     real = MemoryStore.write_items
 
-    def forgetful(self: MemoryStore, items: list[AppendItem]) -> set[int]:
+    def forgetful(
+        self: MemoryStore, items: list[AppendItem], skip: set[int] | None = None
+    ) -> set[int]:
         kept = [item for item in items if item.auction_id != 1]
-        return real(self, kept) - {1}
+        return real(self, kept, skip) - {1}
 
     monkeypatch.setattr(MemoryStore, "write_items", forgetful)
     result = run_seed(SimOptions(3, durable=True, faults=FaultConfig.none()))

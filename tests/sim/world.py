@@ -198,7 +198,7 @@ class World:
             self.check_acked(record, reply)
         if is_answer(reply):
             self.check_stable(record, reply)
-        elif reply.code == "unavailable":
+        elif isinstance(reply, BidserverError) and reply.code == "unavailable":
             self.check_lock_contained(record.auction_id, reply)
 
     def check_acked(self, record: BidRecord, reply: BidReply) -> None:
