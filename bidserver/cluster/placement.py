@@ -6,7 +6,8 @@ auction is decided here, always. `bidserver.cluster.leases.LeasePlacement` is th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -84,3 +85,63 @@ class LocalPlacement:
     async def nodes(self) -> list[NodeInfo]:
         host, port = self._address
         return [NodeInfo(self.node_id, f"{host}:{port}", self._auctions(), True)]
+
+
+class StaticPlacement:
+    """A fixed map auction -> node (others go to `default`), node -> address: for tests.
+
+    `move` changes an owner (or makes it unknown with None) and wakes `wait_owner` callers.
+    """
+
+    def __init__(
+        self,
+        node_id: str,
+        owners: Mapping[int, str | None],
+        addresses: Mapping[str, tuple[str, int]],
+        default: str | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self._owners = dict(owners)
+        self._addresses = dict(addresses)
+        self._default = default
+        self._changed = asyncio.Event()
+
+    def owner_of(self, auction_id: int) -> str | None:
+        return self._owners.get(auction_id, self._default)
+
+    def address_of(self, node_id: str) -> tuple[str, int] | None:
+        return self._addresses.get(node_id)
+
+    def move(self, auction_id: int, owner: str | None) -> None:
+        self._owners[auction_id] = owner
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def set_address(self, node_id: str, address: tuple[str, int]) -> None:
+        self._addresses[node_id] = address
+
+    async def wait_owner(self, auction_id: int, timeout: float) -> str | None:  # noqa: ASYNC109
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (owner := self.owner_of(auction_id)) is None:
+            left = deadline - loop.time()
+            if left <= 0:
+                return None
+            try:
+                async with asyncio.timeout(left):
+                    await self._changed.wait()
+            except TimeoutError:
+                return None
+        return owner
+
+    def decides(self, auction_id: int) -> bool:
+        return self.owner_of(auction_id) == self.node_id
+
+    def joined(self) -> bool:
+        return True
+
+    async def nodes(self) -> list[NodeInfo]:
+        return [
+            NodeInfo(node, f"{host}:{port}", 0, True)
+            for node, (host, port) in sorted(self._addresses.items())
+        ]
