@@ -98,6 +98,7 @@ def _database_command(
     name: str,
     summary: str,
     description: str,
+    extra: tuple[str, ...] = (),
 ) -> argparse.ArgumentParser:
     parser = _command(
         sub,
@@ -106,7 +107,7 @@ def _database_command(
         description + " Works beside a running node on the same data dir.",
         "The database is found as `serve` finds it; the flags win over the environment.",
     )
-    _add_settings(parser, clihelp.DATABASE_SETTINGS)
+    _add_settings(parser, (*clihelp.DATABASE_SETTINGS, *extra))
     return parser
 
 
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "load the demo: logins, a catalogue and live auctions",
         "Load the demo logins, a used-car catalogue and live auctions; run again, it tops"
         " the open auctions back up and changes nothing else.",
+        clihelp.MEDIA_SETTINGS,  # where the demo photos go
     )
     seed.add_argument_group("demo").add_argument(
         "--reset",

@@ -81,6 +81,20 @@ SETTINGS: Final[dict[str, SettingHelp]] = {
         "DIR",
         "embedded database files and generated secrets; one node at a time holds it",
     ),
+    "BIDSERVER_MEDIA_BUCKET": SettingHelp(
+        STORAGE,
+        "BUCKET",
+        "S3 bucket that keeps vehicle photos (credentials, region and endpoint from the AWS"
+        " SDK's environment: a task role, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL_S3)",
+        "none: photos in DATA_DIR/media",
+    ),
+    "BIDSERVER_MEDIA_URL": SettingHelp(
+        STORAGE,
+        "URL",
+        "public http(s):// base of that bucket's photos (a CDN such as CloudFront): pages"
+        " link photos there and /media/NAME redirects there",
+        "none: this node serves /media/NAME",
+    ),
     "BIDSERVER_REDIS_URL": SettingHelp(
         STORAGE,
         "URL",
@@ -141,6 +155,8 @@ SETTINGS: Final[dict[str, SettingHelp]] = {
 
 # The settings the commands other than `serve` read: where the database is.
 DATABASE_SETTINGS: Final = ("BIDSERVER_DATABASE_URL", "BIDSERVER_DATA_DIR")
+# And `seed-demo`, which stores the demo photos: where photos are kept.
+MEDIA_SETTINGS: Final = ("BIDSERVER_MEDIA_BUCKET", "BIDSERVER_MEDIA_URL")
 
 
 def describe(name: str) -> SettingHelp:

@@ -62,6 +62,7 @@ async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bidserver.accounts.passwords import hash_password
     from bidserver.database import prepare
     from bidserver.errors import BidserverError
+    from bidserver.mediastores import media_store
     from bidserver.seeding import SeedContext, seed_demo
 
     dsn = await prepare(settings)
@@ -69,16 +70,16 @@ async def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     hashes = {user.email: await hash_password(user.password) for user in demo.DEMO_USERS}
     print("bidserver: resetting the demo..." if args.reset else "bidserver: seeding the demo...")
     conn = await asyncpg.connect(dsn)
+    media = media_store(settings)
     try:
-        ctx = SeedContext(
-            conn, now, demo.catalogue(now), hashes, reset=args.reset, data_dir=settings.data_dir
-        )
+        ctx = SeedContext(conn, now, demo.catalogue(now), hashes, reset=args.reset, media=media)
         lines = await seed_demo(ctx)
     except BidserverError as exc:
         print(f"bidserver: seed-demo: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
     finally:
         await conn.close()
+        await media.aclose()
     print("demo logins (email / password / role):")
     for seeded in ctx.users:
         note = "" if seeded.created or args.reset else "  (already present; password unchanged)"

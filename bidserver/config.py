@@ -7,11 +7,13 @@ setting stops at start-up with one line naming it instead of failing later under
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 from bidserver.clientip import Network, parse_networks
 
@@ -72,6 +74,8 @@ class Settings:
     cluster_secret: bytes | None = None  # None: derived from the JWT secret at start-up
     lease_ms: int = 2000
     cluster_name: str = "bidserver"
+    media_bucket: str | None = None  # photos in this S3 bucket instead of DATA_DIR/media
+    media_url: str | None = None  # the CDN in front of that bucket, e.g. https://d1.cloudfront.net
 
     @property
     def embedded(self) -> bool:
@@ -103,6 +107,8 @@ DEFAULTS: dict[str, str | None] = {
     "BIDSERVER_CLUSTER_SECRET": None,
     "BIDSERVER_LEASE_MS": "2000",
     "BIDSERVER_CLUSTER_NAME": "bidserver",
+    "BIDSERVER_MEDIA_BUCKET": None,
+    "BIDSERVER_MEDIA_URL": None,
 }
 
 MIN_LEASE_MS = 200
@@ -160,6 +166,8 @@ def load_settings(
         cluster_secret=_cluster_secret(get("BIDSERVER_CLUSTER_SECRET")),
         lease_ms=_lease_ms(get("BIDSERVER_LEASE_MS")),
         cluster_name=_cluster_name(get("BIDSERVER_CLUSTER_NAME")),
+        media_bucket=_bucket(get("BIDSERVER_MEDIA_BUCKET")),
+        media_url=_media_url(get("BIDSERVER_MEDIA_URL"), get("BIDSERVER_MEDIA_BUCKET")),
     )
 
 
@@ -174,6 +182,33 @@ def _url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:
     if not value.startswith(schemes):
         raise SettingError(name, f"must start with {' or '.join(schemes)}")
     return value
+
+
+# S3's rules for a bucket name: 3 to 63 lower-case letters, digits, dots and hyphens.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _bucket(value: str | None) -> str | None:
+    if value is not None and _BUCKET.fullmatch(value) is None:
+        raise SettingError("BIDSERVER_MEDIA_BUCKET", f"not an S3 bucket name: {value[:80]!r}")
+    return value
+
+
+def _media_url(value: str | None, bucket: str | None) -> str | None:
+    """The public base URL of the photos (a CDN over the bucket): scheme, host, maybe a path."""
+    name = "BIDSERVER_MEDIA_URL"
+    if value is None:
+        return None
+    if bucket is None:
+        raise SettingError(name, "serves the photos of BIDSERVER_MEDIA_BUCKET, which is unset")
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok or parts.query or parts.fragment or any(c.isspace() for c in value):
+        raise SettingError(name, f"expected http(s)://host[/path], got {value[:80]!r}")
+    return value.rstrip("/")
 
 
 def _port(name: str, value: str | None) -> int:

@@ -19,13 +19,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
 from bidserver import demo, demo_history, demo_live
 from bidserver.demo import DEMO_SELLER, DEMO_USERS, DemoVehicle
 from bidserver.demophotos import add_demo_photos
+from bidserver.media.store import MediaStore
 from storage import demo_auctions, sales, seed
 from storage.pool import AnyConnection
 from storage.seed import SeededUser
@@ -42,7 +42,7 @@ class SeedContext:
     reset: bool = False
     users: list[SeededUser] = field(default_factory=list)  # set by the users step
     seller_id: int = 0  # the demo seller, set by the users step
-    data_dir: Path | None = None  # where photos go (the photos step); None: no photos
+    media: MediaStore | None = None  # where photos go (the photos step); None: no photos
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +77,9 @@ async def _catalogue_reset(ctx: SeedContext) -> None:
 
 
 async def _photos(ctx: SeedContext) -> str:
-    if ctx.data_dir is None:
-        return "photos: none drawn (no data dir)"
-    drawn = await add_demo_photos(ctx.conn, ctx.seller_id, ctx.data_dir)
+    if ctx.media is None:
+        return "photos: none drawn (no media store)"
+    drawn = await add_demo_photos(ctx.conn, ctx.seller_id, ctx.media)
     return f"photos: {drawn} drawn" if drawn else "photos: every vehicle has one"
 
 

@@ -9,6 +9,7 @@ from bidserver.cluster.placement import Placement
 from bidserver.config import Settings
 from bidserver.engine.router import Router
 from bidserver.health import Readiness
+from bidserver.media.store import MediaStore
 from bidserver.valuation.service import Valuer
 
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -18,3 +19,4 @@ READINESS = web.AppKey("readiness", Readiness)
 ROUTER = web.AppKey("router", Router)
 VALUER = web.AppKey("valuer", Valuer)
 PLACEMENT = web.AppKey("placement", Placement)
+MEDIA = web.AppKey[MediaStore]("media")

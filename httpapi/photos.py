@@ -4,12 +4,15 @@ An upload is refused before its bytes are read when the caller may not add a pho
 vehicle; then it is read (one multipart `file`, at most 10 MiB), decoded and re-encoded in a
 worker thread (`bidserver.media.images`), and only then stored: a refused upload stores
 nothing. Media names are derived from the content, so `/media/` answers may be cached for
-ever. The store is a port (`MediaStore`); this node keeps files in `DATA_DIR/media`.
+ever. The store is a port (`MediaStore`) chosen by the settings (`bidserver.mediastores`):
+files in `DATA_DIR/media`, or an S3 bucket. A vehicle keeps `/media/{name}` paths; when a
+CDN fronts the bucket (`BIDSERVER_MEDIA_URL`), `/media/{name}` redirects there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Final
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -17,20 +20,30 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from bidserver.errors import NotFound
 from bidserver.media import images
-from bidserver.media.store import MediaStore, content_name, content_type, local_store
+from bidserver.media.store import (
+    IMMUTABLE,
+    NAME,
+    MediaStore,
+    MediaUnavailable,
+    content_name,
+    content_type,
+    media_path,
+)
+from bidserver.mediastores import media_store, translate_media
 from httpapi.errors import Invalid, UnsupportedType
-from httpapi.keys import POOL, SETTINGS
+from httpapi.keys import MEDIA, POOL, SETTINGS
 from httpapi.security import require_role
 from httpapi.validation import path_id
 from httpapi.vehicles import EDITORS, MAX_PHOTOS
 from storage import photos
 from storage.photos import PhotosFull
 
-MEDIA: Final = web.AppKey[MediaStore]("media")
 UPLOAD_GATE: Final = web.AppKey("upload_gate", asyncio.Semaphore)
 MAX_CONCURRENT_DECODES: Final = 2  # each may hold up to ~160 MB of pixels
-IMMUTABLE: Final = "public, max-age=31536000, immutable"
 _MULTIPART_OVERHEAD: Final = 64 * 1024
+REDIRECT_CACHE: Final = "public, max-age=86400"  # the CDN's address may change one day
+
+log = logging.getLogger("httpapi.photos")
 
 
 async def upload_photo(request: web.Request) -> web.Response:
@@ -103,23 +116,45 @@ async def _store(
     store = request.app[MEDIA]
     name = content_name(processed.photo, "jpg")
     thumb = content_name(processed.photo, "jpg", thumb=True)
-    created = [n for n, data in ((name, processed.photo), (thumb, processed.thumb))
-               if await store.put(n, data)]  # fmt: skip
+    created: list[str] = []
     try:
-        await photos.append_photo(request.app[POOL], vehicle_id, owner, store.url(name), MAX_PHOTOS)
+        with translate_media():
+            for made, data in ((name, processed.photo), (thumb, processed.thumb)):
+                if await store.put(made, data):
+                    created.append(made)
+        await photos.append_photo(
+            request.app[POOL], vehicle_id, owner, media_path(name), MAX_PHOTOS
+        )
     except BaseException:
-        for made in created:  # refused after all (deleted or filled meanwhile): keep nothing
-            await store.delete(made)
+        await _forget(store, created)  # refused after all (deleted or filled meanwhile)
         raise
-    return {"url": store.url(name), "thumbUrl": store.url(thumb)}
+    return {"url": media_path(name), "thumbUrl": media_path(thumb)}
+
+
+async def _forget(store: MediaStore, names: list[str]) -> None:
+    """Remove what a refused upload stored new; a store that fails here leaves an orphan."""
+    for name in names:
+        try:
+            await store.delete(name)
+        except MediaUnavailable as exc:
+            log.warning(
+                "photo left behind by a refused upload", extra={"media": name, "error": str(exc)}
+            )
 
 
 async def media(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     etag = f'"{name}"'
+    if NAME.fullmatch(name) is None:
+        raise NotFound("no such photo")
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag, "Cache-Control": IMMUTABLE})
-    data = await request.app[MEDIA].get(name)
+    store = request.app[MEDIA]
+    public = store.url(name)
+    if public != media_path(name):  # a CDN serves the store: send the browser there
+        raise web.HTTPFound(public, headers={"Cache-Control": REDIRECT_CACHE})
+    with translate_media():
+        data = await store.get(name)
     if data is None:
         raise NotFound("no such photo")
     headers = {
@@ -131,11 +166,16 @@ async def media(request: web.Request) -> web.Response:
     return web.Response(body=data, content_type=content_type(name), headers=headers)
 
 
+async def _close_media(app: web.Application) -> None:
+    await app[MEDIA].aclose()
+
+
 def add_routes(app: web.Application) -> None:
-    """Registered by the application factory; photos go to `DATA_DIR/media` unless the
-    factory's caller put another `MediaStore` under `MEDIA` first."""
+    """Registered by the application factory; photos go where the settings say
+    (`bidserver.mediastores`) unless the factory's caller put a `MediaStore` under `MEDIA`."""
     if MEDIA not in app:
-        app[MEDIA] = local_store(app[SETTINGS].data_dir)
+        app[MEDIA] = media_store(app[SETTINGS])
+    app.on_cleanup.append(_close_media)
     app[UPLOAD_GATE] = asyncio.Semaphore(MAX_CONCURRENT_DECODES)
     app.router.add_post("/vehicles/{id}/photos", upload_photo)
     app.router.add_get("/media/{name}", media)

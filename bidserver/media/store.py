@@ -1,8 +1,11 @@
-"""The media store port and its local-disk adapter.
+"""The media store port, its errors, and its local-disk adapter.
 
 Names are derived from the content (`content_name`), so a stored object never changes
-under its name and `/media/{name}` can be cached for ever. A deployment on several hosts
-swaps `LocalMediaStore` for an object-store adapter with the same four methods.
+under its name and `/media/{name}` can be cached for ever. A vehicle keeps its photos as
+`/media/{name}` paths (`media_path`) whatever the store, so moving the store or its public
+address rewrites no row; `url` says where a browser fetches an object today. A deployment on
+several hosts swaps `LocalMediaStore` for the S3 adapter (`bidserver.media.s3`), which
+answers the same methods. An adapter translates its driver's failures into `MediaUnavailable`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,25 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Protocol
 
 MEDIA_PATH: Final = "/media/"
 NAME: Final = re.compile(r"[0-9a-f]{32}(?:-thumb)?\.(?:jpg|png|webp)")
 CONTENT_TYPES: Final = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+IMMUTABLE: Final = "public, max-age=31536000, immutable"  # a name's bytes never change
+
+
+class MediaUnavailable(Exception):
+    """The store could not be reached or refused the operation: its outcome is unknown.
+
+    The adapter's driver error stays as `__cause__` for the logs."""
+
+
+def media_path(name: str) -> str:
+    """The stable reference to a stored object, kept in a vehicle's `photos`."""
+    return MEDIA_PATH + name
 
 
 def content_name(data: bytes, suffix: str, *, thumb: bool = False) -> str:
@@ -42,7 +58,10 @@ class MediaStore(Protocol):
         """Remove the object if it exists."""
 
     def url(self, name: str) -> str:
-        """Where a browser fetches the object."""
+        """Where a browser fetches the object: this node's `/media/{name}`, or a CDN's URL."""
+
+    async def aclose(self) -> None:
+        """Release connections; the store may be used again afterwards (it reconnects)."""
 
 
 class LocalMediaStore:
@@ -57,7 +76,9 @@ class LocalMediaStore:
         return self.root / name
 
     async def put(self, name: str, data: bytes) -> bool:
-        return await asyncio.to_thread(self._put, self._path(name), data)
+        path = self._path(name)
+        with _disk_errors("store"):
+            return await asyncio.to_thread(self._put, path, data)
 
     def _put(self, path: Path, data: bytes) -> bool:
         if path.exists():
@@ -67,17 +88,19 @@ class LocalMediaStore:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
-            os.replace(tmp, path)
-        except BaseException:
+            os.link(tmp, path)  # atomic, and refused when another put made it meanwhile
+        except FileExistsError:
+            return False
+        finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise
         return True
 
     async def get(self, name: str) -> bytes | None:
         if NAME.fullmatch(name) is None:
             return None
-        return await asyncio.to_thread(self._get, self.root / name)
+        with _disk_errors("read"):
+            return await asyncio.to_thread(self._get, self.root / name)
 
     @staticmethod
     def _get(path: Path) -> bytes | None:
@@ -88,16 +111,29 @@ class LocalMediaStore:
 
     async def delete(self, name: str) -> None:
         path = self._path(name)
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+        with _disk_errors("delete"):
+            await asyncio.to_thread(path.unlink, missing_ok=True)
 
     def url(self, name: str) -> str:
-        return MEDIA_PATH + name
+        return media_path(name)
+
+    async def aclose(self) -> None:
+        return None
 
     def names(self) -> list[str]:
         """Every stored object's name (tests and tools; an object store would page this)."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if NAME.fullmatch(p.name))
+
+
+@contextlib.contextmanager
+def _disk_errors(doing: str) -> Iterator[None]:
+    """A full disk or a permission the node lacks is the port's `MediaUnavailable`."""
+    try:
+        yield
+    except OSError as exc:
+        raise MediaUnavailable(f"could not {doing} the photo on disk: {exc.strerror}") from exc
 
 
 def local_store(data_dir: Path) -> LocalMediaStore:

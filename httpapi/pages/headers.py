@@ -1,8 +1,9 @@
 """What every page answers with: a strict Content-Security-Policy and its companions.
 
 No inline script or style anywhere, and nothing from another origin: scripts, styles and
-fonts come from this node, images from it (or from the media store's own origin), and the
-only other place a page talks to is this node's WebSocket port.
+fonts come from this node, images from it (or from the photo CDN's origin,
+`BIDSERVER_MEDIA_URL`), and the only other place a page talks to is this node's WebSocket
+port.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ def ws_origins(request: web.Request, ws_port: int) -> str:
     return f"ws://{host}:{ws_port} wss://{host}:{ws_port}"
 
 
-def content_security_policy(request: web.Request, ws_port: int) -> str:
+def content_security_policy(
+    request: web.Request, ws_port: int, media_origin: str | None = None
+) -> str:
     return "; ".join(
         (
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self'",
+            f"img-src 'self' {media_origin}" if media_origin else "img-src 'self'",
             "font-src 'self'",
             f"connect-src 'self' {ws_origins(request, ws_port)}",
             "form-action 'self'",
@@ -42,9 +45,11 @@ def content_security_policy(request: web.Request, ws_port: int) -> str:
     )
 
 
-def page_headers(request: web.Request, ws_port: int) -> dict[str, str]:
+def page_headers(
+    request: web.Request, ws_port: int, media_origin: str | None = None
+) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(request, ws_port),
+        "Content-Security-Policy": content_security_policy(request, ws_port, media_origin),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",

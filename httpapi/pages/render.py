@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -11,7 +13,7 @@ from aiohttp import web
 from bidserver.media.store import MEDIA_PATH
 from bidserver.media.store import NAME as MEDIA_NAME
 from bidserver.timefmt import to_iso
-from httpapi.keys import SETTINGS
+from httpapi.keys import MEDIA, SETTINGS
 from httpapi.pages.headers import page_headers
 
 KIND_WORDS: Final = {"bid": "bid", "max": "max bid", "proxy": "automatic bid", "buy_now": "buy now"}
@@ -32,8 +34,30 @@ def thumb(url: str) -> str:
 
 
 def shown_photos(photos: list[str]) -> list[str]:
-    """The photos a page can show under its `img-src 'self'` policy: this server's own."""
+    """The photos a page can show under its `img-src` policy: this server's own."""
     return [url for url in photos if url.startswith(MEDIA_PATH)]
+
+
+def public(app: web.Application) -> Callable[[str], str]:
+    """A filter: where a browser fetches a stored photo (`/media/{name}`) today, which is the
+    CDN's address when one fronts the photo bucket; any other URL as it is."""
+    store = app[MEDIA]
+
+    def where(url: str) -> str:
+        name = url.removeprefix(MEDIA_PATH)
+        if url.startswith(MEDIA_PATH) and MEDIA_NAME.fullmatch(name):
+            return store.url(name)
+        return url
+
+    return where
+
+
+def media_origin(media_url: str | None) -> str | None:
+    """The origin pages may load images from besides their own (`BIDSERVER_MEDIA_URL`'s)."""
+    if media_url is None:
+        return None
+    parts = urlsplit(media_url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def result_words(auction: dict[str, Any]) -> str | None:
@@ -60,7 +84,12 @@ def setup(app: web.Application) -> None:
         lstrip_blocks=True,
     )
     env.filters.update(
-        money=money, thumb=thumb, photos=shown_photos, kind=KIND_WORDS.get, iso=to_iso
+        money=money,
+        thumb=thumb,
+        photos=shown_photos,
+        public=public(app),
+        kind=KIND_WORDS.get,
+        iso=to_iso,
     )
     env.globals.update(result_words=result_words)
 
@@ -68,9 +97,10 @@ def setup(app: web.Application) -> None:
 def render(
     request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> web.Response:
-    ws_port = request.app[SETTINGS].ws_port
+    settings = request.app[SETTINGS]
+    ws_port = settings.ws_port
     response = aiohttp_jinja2.render_template(
         template, request, {**context, "ws_port": ws_port}, status=status
     )
-    response.headers.update(page_headers(request, ws_port))
+    response.headers.update(page_headers(request, ws_port, media_origin(settings.media_url)))
     return response

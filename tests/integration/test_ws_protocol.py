@@ -257,7 +257,7 @@ def _forged(user_id: int, kind: str) -> str:
     if kind == "wrong_key":
         return jwt.encode(claims, b"another-secret-another-secret-123", algorithm="HS256")
     if kind == "alg_none":
-        return jwt.encode(claims, None, algorithm="none")
+        return jwt.encode(claims, "", algorithm="none")  # "" is no key, typed either way
     if kind == "hs512_same_key":
         with warnings.catch_warnings():  # the test key is short for HS512, and that is fine
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)
