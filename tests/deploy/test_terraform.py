@@ -7,13 +7,17 @@ assert what the issue and CONTRACT §1/§9 require of the configuration instead.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import re
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bidserver.config import DEFAULTS
+from bidserver.media import s3 as media_s3
 from tests.deploy.hcl import Module, block, load
 from tests.deploy.tools import REPO, output, run, tool
 
@@ -175,6 +179,44 @@ def test_the_read_only_task_writes_only_where_the_image_lets_its_user() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     assert 'VOLUME ["/var/lib/bidserver"]' in dockerfile
     assert "TMPDIR=/var/lib/bidserver/tmp" in dockerfile
+
+
+def _policy(path: Path, resource: str) -> str:
+    text = path.read_text()
+    start = text.index(f'resource "aws_iam_role_policy" "{resource}"')
+    end = text.find("\nresource ", start + 1)
+    return text[start : end if end > 0 else len(text)]
+
+
+# The S3 client calls of bidserver/media/s3.py and the IAM action each needs. A call added
+# there without a row here fails the test below, so the task role follows the code.
+_S3_CALLS = {
+    "put_object": "s3:PutObject",
+    "get_object": "s3:GetObject",
+    "delete_object": "s3:DeleteObject",
+}
+
+
+def test_the_task_role_may_do_in_s3_exactly_what_the_photo_adapter_does() -> None:
+    calls = set(re.findall(r"\bs3\.(\w+)\(", inspect.getsource(media_s3)))
+    assert calls, "no S3 call found in bidserver/media/s3.py"
+    assert {_S3_CALLS[call] for call in calls} | {"s3:ListBucket"} == media_s3.IAM_ACTIONS
+    task = _policy(MODULES / "ecs" / "iam.tf", "task")
+    assert set(re.findall(r'"(s3:[A-Za-z*]+)"', task)) == media_s3.IAM_ACTIONS
+    # Objects for the object actions, the bucket itself only for ListBucket; KMS via S3 only.
+    assert '"s3:PutObject", "s3:GetObject", "s3:DeleteObject"]' in task
+    assert 'Resource = "${var.media_bucket_arn}/*"' in task
+    assert 'Action = "s3:ListBucket", Resource = var.media_bucket_arn }' in task
+    assert '"kms:ViaService" = "s3.${var.region}.amazonaws.com"' in task
+    assert "kms:Encrypt" not in task
+
+
+def test_the_task_environment_names_only_real_settings() -> None:
+    ecs = module("ecs").text
+    named = set(re.findall(r"\b(BIDSERVER_[A-Z_]+)\s*=", ecs))
+    assert {"BIDSERVER_MEDIA_BUCKET", "BIDSERVER_MEDIA_URL"} <= named
+    assert named - set(DEFAULTS) == set(), "not settings of bidserver/config.py"
+    assert "AWS_DEFAULT_REGION" in ecs  # the region the S3 adapter's SDK reads
 
 
 def _service() -> dict[str, Any]:

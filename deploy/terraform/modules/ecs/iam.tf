@@ -43,12 +43,22 @@ resource "aws_iam_role_policy" "task" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
+      # Exactly what the S3 media adapter calls (bidserver/media/s3.py IAM_ACTIONS, checked by
+      # tests/deploy): write a photo once, read it, delete a refused upload's. ListBucket
+      # lists nothing: it makes S3 answer a missing photo 404 instead of 403.
       {
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
         Resource = "${var.media_bucket_arn}/*"
       },
-      { Effect = "Allow", Action = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], Resource = var.kms_key_arn },
+      { Effect = "Allow", Action = "s3:ListBucket", Resource = var.media_bucket_arn },
+      {
+        # The bucket is encrypted with this key (SSE-KMS): S3 asks it on the task's behalf.
+        Effect    = "Allow"
+        Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource  = var.kms_key_arn
+        Condition = { StringEquals = { "kms:ViaService" = "s3.${var.region}.amazonaws.com" } }
+      },
       {
         Effect    = "Allow"
         Action    = "cloudwatch:PutMetricData"

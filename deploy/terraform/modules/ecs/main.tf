@@ -25,6 +25,7 @@ locals {
     BIDSERVER_TRUSTED_PROXIES = var.vpc_cidr
     BIDSERVER_MEDIA_BUCKET    = var.media_bucket
     BIDSERVER_MEDIA_URL       = var.media_url
+    AWS_DEFAULT_REGION        = var.region # the S3 adapter's SDK reads this one
     BIDSERVER_LOG_LEVEL       = "info"
     BIDSERVER_ACK_MODE        = "durable"
   }, var.extra_environment)
