@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bidserver.vin import with_check_digit
-from storage import catalog
+from storage import catalog, catalog_search
 from storage.catalog import VehicleQuery
 from storage.migrate import migrate
 from storage.pool import create_pool
@@ -115,7 +115,7 @@ async def load(pool: asyncpg.Pool, rows: int, seed: int) -> None:
         have = await conn.fetchval("SELECT count(*) FROM vehicles")
         if have >= rows:
             print(f"catalogue holds {have} vehicles: not loading")
-            await conn.execute("VACUUM (ANALYZE) vehicles")  # statistics of new indexes
+            await conn.execute("VACUUM (ANALYZE) vehicles", timeout=600)  # new indexes
             return
         started = time.perf_counter()
         sellers = await conn.fetch(
@@ -133,8 +133,9 @@ async def load(pool: asyncpg.Pool, rows: int, seed: int) -> None:
                 "seller_id", "vin", "make", "model", "year", "mileage", "color",
                 "description", "photos", "created_at",
             ],
+            timeout=600,  # the pool's command timeout is for requests, not a bulk load
         )  # fmt: skip
-        await conn.execute("VACUUM (ANALYZE) vehicles")
+        await conn.execute("VACUUM (ANALYZE) vehicles", timeout=600)
         print(f"loaded {len(records)} vehicles with COPY in {time.perf_counter() - started:.1f} s")
 
 
@@ -209,7 +210,7 @@ async def run_mixes(pool: asyncpg.Pool, per_mix: int, seed: int) -> list[tuple[M
     rng = random.Random(seed)
     for mix in MIXES:  # warm the cache and the prepared statements
         for _ in range(10):
-            await catalog.search_vehicles(pool, mix.make(rng))
+            await catalog_search.search_vehicles(pool, mix.make(rng))
     print(f"\n{'mix':34} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'rows/page':>9}")
     examples = []
     everything: list[float] = []
@@ -219,7 +220,7 @@ async def run_mixes(pool: asyncpg.Pool, per_mix: int, seed: int) -> list[tuple[M
         for _ in range(per_mix):
             query = mix.make(rng)
             started = time.perf_counter()
-            found = await catalog.search_vehicles(pool, query)
+            found = await catalog_search.search_vehicles(pool, query)
             times.append((time.perf_counter() - started) * 1000)
             sizes.append(len(found.vehicles))
         everything += times
@@ -238,22 +239,22 @@ async def run_mixes(pool: asyncpg.Pool, per_mix: int, seed: int) -> list[tuple[M
 async def explain(pool: asyncpg.Pool, examples: Sequence[tuple[Mix, VehicleQuery]]) -> None:
     """The plans of the statements the endpoint runs for one query of each mix."""
     for mix, query in examples:
-        sql = catalog.search_sql(query)
         async with pool.acquire() as conn:
-            statements: list[tuple[str, str, tuple[object, ...]]] = []
-            estimate = None if sql.walk else await catalog.estimate_matches(conn, sql)
+            terms = None if query.q is None else await catalog_search.lexemes(conn, query.q)
+            sql = catalog_search.search_sql(query, terms)
+            statements: list[tuple[str, catalog_search.Statement]] = []
+            estimate = None if sql.walk else await catalog_search.estimate_matches(conn, sql)
             if estimate is not None and estimate <= sql.sort_max:
-                args = (*sql.args, sql.sort_max + 1, sql.limit, sql.offset)
-                statements.append(("sorted matches (counts them too)", sql.sorted_sql, args))
+                statements.append(("sorted matches (counts them too)", sql.sorted))
             else:
-                args = (*sql.args, sql.limit, sql.offset)
-                statements.append(("walk the sort order", sql.page_sql, args))
-                statements.append(("count", sql.count_sql, sql.args))
+                statements.append(("walk the sort order and count", sql.page))
             print(f"\n=== {mix.name}: {query}")
             if estimate is not None:
                 print(f"    (planner estimates {estimate:.0f} matches; sort up to {sql.sort_max})")
-            for label, text, values in statements:
-                plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {text}", *values)
+            for label, statement in statements:
+                plan = await conn.fetch(
+                    f"EXPLAIN (ANALYZE, BUFFERS) {statement.sql}", *statement.args
+                )
                 print(f"--- {label}")
                 for row in plan:
                     print("   ", row[0])

@@ -25,7 +25,7 @@ from httpapi.errors import Invalid
 from httpapi.keys import POOL
 from httpapi.security import require_role
 from httpapi.validation import page_params, path_id, query_int, read_object, storable
-from storage import catalog
+from storage import catalog, catalog_search
 from storage.catalog import VehicleQuery
 
 FIRST_YEAR: Final = 1886  # the Benz Patent-Motorwagen
@@ -171,7 +171,7 @@ def vehicle_query(request: web.Request) -> VehicleQuery:
 
 async def list_vehicles(request: web.Request) -> web.Response:
     query = vehicle_query(request)
-    found = await catalog.search_vehicles(request.app[POOL], query)
+    found = await catalog_search.search_vehicles(request.app[POOL], query)
     items = [views.vehicle(v) for v in found.vehicles]
     return web.json_response(
         views.page(items, query.page, query.limit, found.total, exact=found.exact)

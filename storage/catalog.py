@@ -1,8 +1,7 @@
 """The vehicle catalogue: the SQL of `GET/POST/PATCH/DELETE /vehicles`.
 
-Searching builds its SQL from a fixed vocabulary (column names and sort orders are chosen
-from constants, never from input; every value is a bind parameter), so the benchmark in
-`bench/vehicles_query.py` can run and EXPLAIN exactly the statements the endpoint runs.
+Searching (`GET /vehicles`) is in `storage/catalog_search.py`; this module holds the
+vehicle, the query's shape and the writes.
 
 Writes that depend on who owns a vehicle lock its row first (`FOR UPDATE`), so an
 ownership check, a delete and an auction created at the same time cannot interleave.
@@ -10,11 +9,10 @@ ownership check, a delete and an auction created at the same time cannot interle
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
@@ -35,7 +33,7 @@ DEFAULT_SORT: Final = "newest"
 # What a caller may set; `seller_id`, `id` and the timestamps are the server's.
 WRITABLE: Final = ("vin", "make", "model", "year", "mileage", "color", "description", "photos")
 
-_COLUMNS: Final = (
+COLUMNS: Final = (
     "id, seller_id, vin, make, model, year, mileage, color, description, photos, created_at"
 )
 
@@ -88,174 +86,22 @@ class Found:
 
     vehicles: list[Vehicle]
     total: int
-    exact: bool = True  # False: more than EXACT_TOTAL_MAX match and `total` is an estimate
-
-
-# How a page is found. Walking the sort order's index and skipping non-matching rows is
-# fast only while matches are dense and spread evenly along that order; it turns into a scan
-# of most of the table when the filter is selective or correlates with the sort (recent years
-# sorted by highest mileage). Sorting all matches costs O(matches) instead, and stays cheap up
-# to these counts: make/model/year matches are read from covering indexes (index-only, no
-# table access, see migration 0002); free-text matches need the table, so the bar is lower.
-SORT_MATCHES_MAX: Final = 50_000
-SORT_TEXT_MATCHES_MAX: Final = 5_000
-# CONTRACT §4: `total` is exact up to this many matches; above it, counting every match of a
-# broad search costs more than the page itself, so the count stops here and the planner's
-# estimate (never below the number counted) answers instead, marked `totalExact: false`.
-EXACT_TOTAL_MAX: Final = 10_000
-_SORT_KEYS: Final = "id, year, mileage, created_at"
-
-
-@dataclass(frozen=True, slots=True)
-class SearchSql:
-    """The statements of one query, with their shared arguments.
-
-    `page_sql` ($n+1 limit, $n+2 offset) lets the planner walk the sort order's index.
-    `sorted_sql` ($n+1 cap, $n+2 limit, $n+3 offset) reads the sort keys of at most `cap`
-    matches through the filter's indexes (the inner LIMIT also fences the filter from the
-    sort), sorts them, and answers the page's rows whole, each with the number of matches
-    read (`total`): all of them unless that number reached the cap.
-    """
-
-    page_sql: str
-    sorted_sql: str
-    count_sql: str
-    estimate_sql: str
-    args: tuple[object, ...]
-    limit: int
-    offset: int
-    walk: bool  # an index gives this filter in this order: always walk
-    sort_max: int  # else sort the matches when there are at most this many
-
-
-def search_sql(query: VehicleQuery) -> SearchSql:
-    """Build the statements; only constants reach the SQL text, values are parameters."""
-    where: list[str] = []
-    args: list[object] = []
-
-    def bind(value: object) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
-    if query.make is not None:
-        where.append(f"lower(make) = lower({bind(query.make)})")
-    if query.model is not None:
-        where.append(f"lower(model) = lower({bind(query.model)})")
-    if query.year_min is not None:
-        where.append(f"year >= {bind(query.year_min)}")
-    if query.year_max is not None:
-        where.append(f"year <= {bind(query.year_max)}")
-    if query.q is not None:
-        where.append(f"search @@ plainto_tsquery('simple', {bind(query.q)})")
-    if query.seller_id is not None:
-        where.append(f"seller_id = {bind(query.seller_id)}")
-    clause = " AND ".join(where) or "TRUE"
-    order = SORTS[query.sort]
-    n = len(args)
-    only_make = query.make is not None and len(where) == 1
-    only_years = all(w.startswith("year") for w in where)
-    walk = (
-        not where
-        or (only_make and query.sort == "newest")
-        or (only_years and query.sort in ("year", "-year"))
-    )
-    return SearchSql(
-        page_sql=(
-            f"SELECT {_COLUMNS} FROM vehicles WHERE {clause}"
-            f" ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}"
-        ),
-        sorted_sql=(
-            f"SELECT {_COLUMNS}, m.total FROM vehicles JOIN ("
-            f"SELECT id, count(*) OVER () AS total FROM"
-            f" (SELECT {_SORT_KEYS} FROM vehicles WHERE {clause} LIMIT ${n + 1}) AS c"
-            f" ORDER BY {order} LIMIT ${n + 2} OFFSET ${n + 3}"
-            f") AS m USING (id) ORDER BY {order}"
-        ),
-        count_sql=(
-            f"SELECT count(*) FROM (SELECT 1 FROM vehicles WHERE {clause}"
-            f" LIMIT {EXACT_TOTAL_MAX + 1}) AS c"
-        ),
-        estimate_sql=f"SELECT 1 FROM vehicles WHERE {clause}",
-        args=tuple(args),
-        limit=query.limit,
-        offset=(query.page - 1) * query.limit,
-        walk=walk,
-        sort_max=SORT_MATCHES_MAX if query.q is None else SORT_TEXT_MATCHES_MAX,
-    )
-
-
-async def search_vehicles(pool: asyncpg.Pool, query: VehicleQuery) -> Found:
-    """One page of vehicles and the number of all that match.
-
-    Unless an index gives the filter in the requested order (or there is no filter), the
-    matches are sorted (`sorted_sql`, one statement that also counts them) as long as there
-    are at most `sort_max`; more are dense enough to find by walking the sort order
-    (`page_sql`) and are counted apart, exactly up to `EXACT_TOTAL_MAX`. The planner's
-    estimate of the matches picks the first try; a wrong estimate costs time, never a
-    wrong answer.
-    """
-    sql = search_sql(query)
-    with translate():
-        async with pool.acquire() as conn:
-            if sql.walk:
-                return await _walk(conn, sql)
-            cap = sql.sort_max
-            if await estimate_matches(conn, sql) <= cap:
-                rows = await conn.fetch(sql.sorted_sql, *sql.args, cap + 1, sql.limit, sql.offset)
-                if rows and rows[0]["total"] <= cap:
-                    return Found([_vehicle(r) for r in rows], int(rows[0]["total"]))
-                if not rows and sql.offset == 0:
-                    return Found([], 0)
-            counted = await _count(conn, sql)
-            if counted.exact and sql.offset >= counted.total:
-                return counted  # a page past the end
-            if counted.exact and counted.total <= cap:  # fewer than estimated: sort after all
-                rows = await conn.fetch(sql.sorted_sql, *sql.args, cap + 1, sql.limit, sql.offset)
-                return Found([_vehicle(r) for r in rows], counted.total)
-            return await _walk(conn, sql, counted)
-
-
-async def _walk(conn: AnyConnection, sql: SearchSql, counted: Found | None = None) -> Found:
-    rows = await conn.fetch(sql.page_sql, *sql.args, sql.limit, sql.offset)
-    vehicles = [_vehicle(r) for r in rows]
-    if counted is not None:
-        return Found(vehicles, counted.total, counted.exact)
-    if (rows and len(rows) < sql.limit) or (not rows and sql.offset == 0):
-        return Found(vehicles, sql.offset + len(rows))  # the last page: no count needed
-    counted = await _count(conn, sql)
-    return Found(vehicles, counted.total, counted.exact)
-
-
-async def _count(conn: AnyConnection, sql: SearchSql) -> Found:
-    """The exact number of matches up to `EXACT_TOTAL_MAX`, else the planner's estimate."""
-    counted = int(await conn.fetchval(sql.count_sql, *sql.args))
-    if counted <= EXACT_TOTAL_MAX:
-        return Found([], counted)
-    estimate = int(await estimate_matches(conn, sql))
-    return Found([], max(estimate, counted), exact=False)
-
-
-async def estimate_matches(conn: AnyConnection, sql: SearchSql) -> float:
-    """The planner's guess of how many rows match (planning only, nothing is read)."""
-    plan: Any = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql.estimate_sql}", *sql.args)
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return float(plan[0]["Plan"]["Plan Rows"])
+    exact: bool = True  # False: over 10,000 match (CONTRACT §4) and `total` is an estimate
 
 
 async def get_vehicle(pool: asyncpg.Pool, vehicle_id: int) -> Vehicle | None:
     with translate():
-        row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM vehicles WHERE id = $1", vehicle_id)
-    return None if row is None else _vehicle(row)
+        row = await pool.fetchrow(f"SELECT {COLUMNS} FROM vehicles WHERE id = $1", vehicle_id)
+    return None if row is None else vehicle_of(row)
 
 
 async def get_vehicles(pool: asyncpg.Pool, ids: Sequence[int]) -> dict[int, Vehicle]:
     """Several vehicles by id in one query (a page of auctions shows their vehicles)."""
     with translate():
         rows = await pool.fetch(
-            f"SELECT {_COLUMNS} FROM vehicles WHERE id = ANY($1::bigint[])", list(ids)
+            f"SELECT {COLUMNS} FROM vehicles WHERE id = ANY($1::bigint[])", list(ids)
         )
-    return {row["id"]: _vehicle(row) for row in rows}
+    return {row["id"]: vehicle_of(row) for row in rows}
 
 
 async def create_vehicle(
@@ -265,12 +111,12 @@ async def create_vehicle(
     placeholders = ", ".join(f"${i + 2}" for i in range(len(names)))
     sql = (
         f"INSERT INTO vehicles (seller_id, {', '.join(names)}) VALUES ($1, {placeholders})"
-        f" RETURNING {_COLUMNS}"
+        f" RETURNING {COLUMNS}"
     )
     with translate():
         row = await pool.fetchrow(sql, seller_id, *(fields[n] for n in names))
     assert row is not None
-    return _vehicle(row)
+    return vehicle_of(row)
 
 
 async def update_vehicle(
@@ -288,15 +134,15 @@ async def update_vehicle(
             if names:
                 sql = (
                     f"UPDATE vehicles SET {assignments}, updated_at = now() WHERE id = $1"
-                    f" RETURNING {_COLUMNS}"
+                    f" RETURNING {COLUMNS}"
                 )
                 row = await conn.fetchrow(sql, vehicle_id, *(fields[n] for n in names))
             else:
                 row = await conn.fetchrow(
-                    f"SELECT {_COLUMNS} FROM vehicles WHERE id = $1", vehicle_id
+                    f"SELECT {COLUMNS} FROM vehicles WHERE id = $1", vehicle_id
                 )
     assert row is not None
-    return _vehicle(row)
+    return vehicle_of(row)
 
 
 async def delete_vehicle(
@@ -351,7 +197,7 @@ def _checked(fields: Mapping[str, object]) -> Sequence[str]:
     return names
 
 
-def _vehicle(row: asyncpg.Record) -> Vehicle:
+def vehicle_of(row: asyncpg.Record) -> Vehicle:
     created: datetime = row["created_at"]
     return Vehicle(
         id=row["id"],

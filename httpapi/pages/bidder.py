@@ -18,7 +18,7 @@ from httpapi.pages.render import render
 from httpapi.pages.valuation import vehicle_valuation
 from httpapi.validation import page_params, path_id
 from httpapi.vehicles import vehicle_query
-from storage import catalog, listings, showcase
+from storage import catalog, catalog_search, listings, showcase
 from storage.catalog import VehicleQuery
 
 HISTORY_SHOWN: Final = 50
@@ -84,7 +84,7 @@ async def catalogue_page(request: web.Request) -> web.Response:
     except Invalid as exc:
         problem = exc.message
         query = VehicleQuery()
-    found = await catalog.search_vehicles(request.app[POOL], query)
+    found = await catalog_search.search_vehicles(request.app[POOL], query)
     total = found.total
     context: dict[str, Any] = {
         "vehicles": [views.vehicle(v) for v in found.vehicles],

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from storage import catalog
+from storage import catalog_search
 from tests.integration.rest import Rest, bearer, expired_token, forged_token, vehicle_body
 from tests.support import make_user, running_api
 
@@ -285,13 +285,18 @@ async def test_vehicle_with_an_auction_is_not_deleted(rest: Rest) -> None:
 # --- search --------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sort", "walk", "cap2"])
+@pytest.fixture(params=["sort", "walk", "cap2", "gin"])
 def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every search answers the same whichever plan `catalog.search_vehicles` picks."""
-    cap = {"sort": None, "walk": 0, "cap2": 2}[request.param]
+    """Every search answers the same whichever plan `catalog_search.search_vehicles` picks:
+    sorting the matches, walking the sort order, either by the count, and free text through
+    `vehicle_terms` or (`gin`) through the GIN index and the table."""
+    cap = {"sort": None, "walk": 0, "cap2": 2, "gin": None}[request.param]
     if cap is not None:
-        monkeypatch.setattr(catalog, "SORT_MATCHES_MAX", cap)
-        monkeypatch.setattr(catalog, "SORT_TEXT_MATCHES_MAX", cap)
+        monkeypatch.setattr(catalog_search, "SORT_MATCHES_MAX", cap)
+        monkeypatch.setattr(catalog_search, "SORT_TEXT_MATCHES_MAX", cap)
+        monkeypatch.setattr(catalog_search, "SORT_TERMS_MATCHES_MAX", cap)
+    if request.param == "gin":
+        monkeypatch.setattr(catalog_search, "TERMS_MAX", 0)
     return str(request.param)
 
 
@@ -362,7 +367,7 @@ async def test_totals_are_exact_up_to_the_cap_and_flagged_above_it(
     is never below what was counted. The cap is lowered to 3 so six vehicles pass it."""
     rest = clean_rest
     assert (await search(rest, limit="2"))["totalExact"] is True
-    monkeypatch.setattr(catalog, "EXACT_TOTAL_MAX", 3)
+    monkeypatch.setattr(catalog_search, "EXACT_TOTAL_MAX", 3)
     toyotas = await search(rest, make="toyota", limit="1")
     assert (toyotas["total"], toyotas["totalExact"]) == (3, True)
     everything = await search(rest, limit="2", sort="-mileage")
@@ -439,3 +444,33 @@ async def test_sorts(clean_rest: Rest, stock: list[Any]) -> None:
 async def test_bad_queries_are_422(rest: Rest, params: dict[str, str]) -> None:
     reply = await rest.get("/vehicles", params=params)
     assert (reply.status, reply.code) == (422, "bad_request")
+
+
+async def test_free_text_follows_changes_and_deletes(clean_rest: Rest) -> None:
+    """One-word searches are answered from `vehicle_terms` (migration 0008): its rows follow
+    every write of their vehicle in the same transaction, so a changed description or a
+    deleted vehicle is found, or not, at once, and the table holds exactly each vehicle's
+    lexemes."""
+    rest = clean_rest
+    seller = await make_user(rest.pool, "seller")
+    kept = await create(rest, seller, description="quokka alpha")
+    changed = await create(rest, seller, description="quokka alpha")
+    assert sorted(ids(await search(rest, q="Quokka"))) == sorted([kept["id"], changed["id"]])
+    path = f"/vehicles/{changed['id']}"
+    headers = rest.auth(seller, "seller")
+    reply = await rest.patch(path, json={"description": "wombat", "year": 2001}, headers=headers)
+    assert reply.status == 200, reply.body
+    assert ids(await search(rest, q="quokka")) == [kept["id"]]
+    assert ids(await search(rest, q="wombat", yearMin="2001", yearMax="2001")) == [changed["id"]]
+    assert ids(await search(rest, q="wombat", yearMin="2002")) == []
+    assert (await rest.delete(path, headers=headers)).status == 204
+    assert (await search(rest, q="wombat"))["total"] == 0
+    differ = await rest.pool.fetchval(
+        "SELECT count(*) FROM ((SELECT word, vehicle_id, make, year, mileage, created_at"
+        " FROM vehicle_terms) EXCEPT ALL (SELECT w, id, lower(make), year, mileage, created_at"
+        " FROM vehicles, unnest(tsvector_to_array(search)) AS w)) AS d"
+    )
+    assert differ == 0
+    assert await rest.pool.fetchval(
+        "SELECT count(*) FROM vehicle_terms"
+    ) == await rest.pool.fetchval("SELECT sum(length(search)) FROM vehicles")
